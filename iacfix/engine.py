@@ -1,0 +1,165 @@
+"""The engine: turn bytes into a FileResult. It computes; it never writes.
+
+`fix_source` parses a file once, runs every selected rule on that tree in turn, then re-parses
+and compiles the output; if the output is not valid Python where the input was, every fix in the
+file is reverted and the file carries an internal error. A rule that crashes is isolated: its
+changes and findings are dropped and the other rules still run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from iacfix.context import ProjectContext, context_for_directory
+from iacfix.files import discover
+from iacfix.results import FileResult, Finding, Report, Safety
+from iacfix.rule import FileContext, Rule, parse_suppressions
+
+RuleOptions = Mapping[str, Mapping[str, Any]]
+
+
+def fix_source(
+    path: str,
+    source: bytes,
+    rules: Sequence[type[Rule]],
+    threshold: Safety | None = Safety.SAFE,
+    *,
+    project: ProjectContext | None = None,
+    options: RuleOptions | None = None,
+) -> FileResult:
+    """Run `rules` over one file's bytes and return what they found and what they fixed.
+
+    `threshold` is the least safe fix applied (SAFE by default, UNSAFE with --unsafe-fixes,
+    None to apply nothing). Fixes are never written here.
+    """
+    project = project or ProjectContext()
+    options = options or {}
+    rules = [rule for rule in rules if _has_evidence(rule, source)]
+    unchanged = FileResult(path=path, source=source, output=source)
+    if not rules:
+        return unchanged
+    if b"\0" in source:
+        return replace(unchanged, skipped="binary file (contains NUL bytes); not checked")
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        return replace(
+            unchanged,
+            skipped=f"cannot parse at line {error.raw_line}, column {error.raw_column + 1}: "
+            f"{error.message}",
+        )
+    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+        return replace(unchanged, skipped=f"cannot decode: {error}")
+
+    suppressions = parse_suppressions(module.code)
+    tree = module
+    findings: list[Finding] = []
+    errors: list[str] = []
+    for rule_class in rules:
+        file = FileContext(
+            path=path,
+            threshold=threshold,
+            project=project,
+            suppressions=suppressions,
+            options=options.get(rule_class.id, {}),
+            original_line=_line_map(module.code, tree.code) if tree is not module else _same,
+        )
+        rule = rule_class(CodemodContext(filename=path), file)
+        try:
+            new_tree = rule.transform_module(tree)
+        except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the others
+            errors.append(f"rule {rule_class.id} crashed ({type(error).__name__}: {error}); "
+                          "its fixes were not applied")
+            continue
+        findings.extend(rule.findings)
+        tree = new_tree
+
+    output = tree.bytes if tree is not module else source
+    if output != source and (problem := _invalid_output(path, source, output)):
+        errors.append(f"internal error: the fixed code {problem}; all fixes in this file reverted")
+        output = source
+        findings = [replace(f, fixed=False) for f in findings]
+    return FileResult(
+        path=path,
+        source=source,
+        output=output,
+        findings=tuple(sorted(findings)),
+        error="; ".join(errors) or None,
+    )
+
+
+def _has_evidence(rule: type[Rule], source: bytes) -> bool:
+    return not rule.evidence or any(token in source for token in rule.evidence)
+
+
+def _same(line: int) -> int:
+    return line
+
+
+def _line_map(original: str, current: str) -> Callable[[int], int]:
+    """Map lines of `current` back to `original` (earlier rules may have added import lines)."""
+    matcher = difflib.SequenceMatcher(
+        None, original.splitlines(), current.splitlines(), autojunk=False
+    )
+    mapping: dict[int, int] = {}
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        for offset in range(b1 - b0):
+            # Equal lines map one to one; new or rewritten lines map into the block they replace.
+            original_index = a0 + offset if tag == "equal" else min(a0 + offset, max(a1 - 1, a0))
+            mapping[b0 + offset + 1] = original_index + 1
+    return lambda line: mapping.get(line, line)
+
+
+def _invalid_output(path: str, source: bytes, output: bytes) -> str | None:
+    """Why `output` is not valid Python, or None. Only counts if `source` itself compiled."""
+    try:
+        cst.parse_module(output)
+        compile(output, path, "exec", dont_inherit=True)
+    except (cst.ParserSyntaxError, SyntaxError, ValueError) as error:
+        try:
+            compile(source, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return None  # the input did not compile either (e.g. newer syntax); not our doing
+        return f"does not compile ({type(error).__name__}: {error})"
+    return None
+
+
+def run(
+    paths: Iterable[str | Path],
+    rules: Sequence[type[Rule]],
+    threshold: Safety | None = Safety.SAFE,
+    *,
+    exclude: Iterable[str] = (),
+    region: str | None = None,
+    options: RuleOptions | None = None,
+) -> Report:
+    """Check (and compute fixes for) every Python file under `paths`. Writes nothing."""
+    results = []
+    for file in discover(paths, exclude):
+        shown = display_path(file)
+        try:
+            source = file.read_bytes()
+        except OSError as error:
+            results.append(FileResult(path=shown, source=b"", output=b"",
+                                      skipped=f"cannot read: {error.strerror or error}"))
+            continue
+        project = context_for_directory(file.parent.resolve(), region)
+        results.append(fix_source(shown, source, rules, threshold, project=project, options=options))
+    return Report(files=tuple(results))
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it is inside it, POSIX-style."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # a different drive on Windows
+        return path.as_posix()
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()

@@ -1,0 +1,136 @@
+"""The rule base: every codemod in `codemods/` subclasses `Rule`.
+
+A rule is a libcst `VisitorBasedCodemodCommand` with metadata (`id`, `title`, `safety`, the
+byte-level `evidence` the prefilter looks for) and a ruff-style docstring. Its single choke point is
+`report()`: it records the finding, honours suppression comments and the run's safety threshold,
+and answers whether the rule may rewrite the node.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.metadata import PositionProvider
+
+from iacfix.context import ProjectContext
+from iacfix.results import Finding, Safety
+
+#: Docstring sections every rule must have, in this order (ruff's rule documentation shape).
+DOC_SECTIONS = ("## Why is this bad?", "## Fix", "## Fix safety", "## References")
+
+ALL_RULES = "*"
+_SUPPRESSION = re.compile(r"#\s*iacfix:\s*ignore(?:\[(?P<ids>[^\]]*)\])?", re.IGNORECASE)
+
+
+def parse_suppressions(code: str) -> dict[int, frozenset[str]]:
+    """Map line number -> rule ids suppressed on it (`ALL_RULES` for a bare `# iacfix: ignore`).
+
+    Uses `tokenize` so only real comments count, never text inside strings. Code that does not
+    tokenize yields no suppressions (the parser already accepted it, so this is only defensive).
+    """
+    found: dict[int, frozenset[str]] = {}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return found
+    for tok in tokens:
+        if tok.type != tokenize.COMMENT:
+            continue
+        for match in _SUPPRESSION.finditer(tok.string):
+            ids = match.group("ids")
+            names = (
+                frozenset({ALL_RULES})
+                if ids is None
+                else frozenset(part.strip() for part in ids.split(",") if part.strip())
+            )
+            found[tok.start[0]] = found.get(tok.start[0], frozenset()) | names
+    return found
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What a rule knows about the file it runs on; built by the engine for each rule run."""
+
+    path: str
+    threshold: Safety | None = Safety.SAFE
+    project: ProjectContext = field(default_factory=ProjectContext)
+    suppressions: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: Maps a line of the tree the rule sees back to the line of the file as read. Earlier
+    #: rules may have added lines (imports); findings and suppressions use the original lines.
+    original_line: Callable[[int], int] = lambda line: line
+
+    def is_suppressed(self, rule_id: str, lines: tuple[int, ...]) -> bool:
+        for line in lines:
+            ids = self.suppressions.get(line, frozenset())
+            if ALL_RULES in ids or rule_id in ids:
+                return True
+        return False
+
+
+class Rule(VisitorBasedCodemodCommand):
+    """Base class of every iacfix codemod. Subclasses set the class attributes below."""
+
+    #: Kebab-case failure pattern: used in config, suppressions, fixture folder, output, branches.
+    id: ClassVar[str]
+    #: Imperative one-liner saying what the fix does.
+    title: ClassVar[str]
+    #: The safety of the rule's fix; `report(..., safety=)` may lower it for one finding.
+    safety: ClassVar[Safety]
+    #: Byte strings of which at least one must occur in a file for the rule to be able to fire.
+    #: The engine never parses a file for a rule whose evidence is absent. Empty means always run.
+    evidence: ClassVar[tuple[bytes, ...]] = ()
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, context: CodemodContext, file: FileContext | None = None) -> None:
+        super().__init__(context)
+        self.file = file if file is not None else FileContext(path=context.filename or "<string>")
+        self.findings: list[Finding] = []
+
+    @property
+    def project(self) -> ProjectContext:
+        return self.file.project
+
+    def report(self, node: cst.CSTNode, message: str, *, safety: Safety | None = None) -> bool:
+        """Record a finding at `node`; return True when the rule should rewrite it.
+
+        A finding suppressed by `# iacfix: ignore[...]` on the node's first or last line is not
+        recorded and not fixed. Otherwise it is recorded, and the rewrite is allowed when its
+        safety (the rule's, or the lower one given here) is within the run's threshold.
+        """
+        safety = safety or self.safety
+        position = self.get_metadata(PositionProvider, node)
+        first = self.file.original_line(position.start.line)
+        last = self.file.original_line(position.end.line)
+        if self.file.is_suppressed(self.id, (first, last)):
+            return False
+        apply = safety.allowed_by(self.file.threshold)
+        self.findings.append(
+            Finding(
+                path=self.file.path,
+                line=first,
+                column=position.start.column + 1,
+                rule_id=self.id,
+                message=message,
+                safety=safety,
+                fixed=apply,
+            )
+        )
+        return apply
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """A per-rule option from `[tool.iacfix.<rule-id>]`."""
+        return self.file.options.get(name, default)
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first paragraph of the docstring."""
+        return (cls.__doc__ or "").strip().split("\n\n", 1)[0].replace("\n", " ")

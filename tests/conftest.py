@@ -1,0 +1,3 @@
+"""Shared test set-up."""
+
+collect_ignore_glob = ["../fixtures/*"]
