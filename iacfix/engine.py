@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -23,9 +22,6 @@ from iacfix.files import discover
 from iacfix.results import FileResult, Finding, Report, Safety
 from iacfix.rule import FileContext, Rule, parse_suppressions
 
-RuleOptions = Mapping[str, Mapping[str, Any]]
-
-
 def fix_source(
     path: str,
     source: bytes,
@@ -33,7 +29,6 @@ def fix_source(
     threshold: Safety | None = Safety.SAFE,
     *,
     project: ProjectContext | None = None,
-    options: RuleOptions | None = None,
 ) -> FileResult:
     """Run `rules` over one file's bytes and return what they found and what they fixed.
 
@@ -41,7 +36,6 @@ def fix_source(
     None to apply nothing). Fixes are never written here.
     """
     project = project or ProjectContext()
-    options = options or {}
     rules = [rule for rule in rules if _has_evidence(rule, source)]
     unchanged = FileResult(path=path, source=source, output=source)
     if not rules:
@@ -69,7 +63,6 @@ def fix_source(
             threshold=threshold,
             project=project,
             suppressions=suppressions,
-            options=options.get(rule_class.id, {}),
             original_line=_line_map(module.code, tree.code) if tree is not module else _same,
         )
         rule = rule_class(CodemodContext(filename=path), file)
@@ -139,7 +132,6 @@ def run(
     *,
     exclude: Iterable[str] = (),
     region: str | None = None,
-    options: RuleOptions | None = None,
 ) -> Report:
     """Check (and compute fixes for) every Python file under `paths`. Writes nothing."""
     results = []
@@ -152,7 +144,7 @@ def run(
                                       skipped=f"cannot read: {error.strerror or error}"))
             continue
         project = context_for_directory(file.parent.resolve(), region)
-        results.append(fix_source(shown, source, rules, threshold, project=project, options=options))
+        results.append(fix_source(shown, source, rules, threshold, project=project))
     return Report(files=tuple(results))
 
 

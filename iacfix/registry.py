@@ -62,3 +62,10 @@ def select_rules(
     chosen = {r.id for r in rules} if select is None else set().union(*map(matching, select))
     dropped = set().union(*map(matching, ignore))
     return tuple(r for r in rules if r.id in chosen - dropped)
+
+
+def markdown_table() -> str:
+    """The rule table README.md shows (a test keeps the two identical)."""
+    rows = ["| rule | fix safety | what the fix does |", "|---|---|---|"]
+    rows += [f"| `{r.id}` | {r.safety.value} | {r.title} |" for r in all_rules()]
+    return "\n".join(rows) + "\n"

@@ -13,7 +13,7 @@ import re
 import tokenize
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
@@ -62,7 +62,6 @@ class FileContext:
     threshold: Safety | None = Safety.SAFE
     project: ProjectContext = field(default_factory=ProjectContext)
     suppressions: Mapping[int, frozenset[str]] = field(default_factory=dict)
-    options: Mapping[str, Any] = field(default_factory=dict)
     #: Maps a line of the tree the rule sees back to the line of the file as read. Earlier
     #: rules may have added lines (imports); findings and suppressions use the original lines.
     original_line: Callable[[int], int] = lambda line: line
@@ -125,10 +124,6 @@ class Rule(VisitorBasedCodemodCommand):
             )
         )
         return apply
-
-    def option(self, name: str, default: Any = None) -> Any:
-        """A per-rule option from `[tool.iacfix.<rule-id>]`."""
-        return self.file.options.get(name, default)
 
     @classmethod
     def summary(cls) -> str:

@@ -1,0 +1,242 @@
+"""The `iacfix` command line: a thin typer layer over the engine.
+
+Every command parses options, loads `[tool.iacfix]`, selects rules, calls `iacfix.engine.run`,
+renders, and (for `apply`) writes changed files atomically. Exit codes: 0 clean, 1 findings (or a
+non-empty diff), 2 iacfix could not do its job (usage, config, a file it could not read, parse or
+write, an internal error).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from dataclasses import replace
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Callable, Optional, TypeVar
+
+import typer
+
+from iacfix import __version__
+from iacfix import config as config_module
+from iacfix.context import context_for_directory
+from iacfix.diff import file_diff, patch, stats
+from iacfix.engine import run
+from iacfix.errors import IacfixError
+from iacfix.files import write_atomic
+from iacfix.registry import all_rules, rule_by_id, select_rules
+from iacfix.results import FileResult, Report, Safety
+
+from . import render
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+app = typer.Typer(
+    name="iacfix",
+    help="Find and fix the failures that break `pulumi up` in Pulumi Python programs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+Paths = Annotated[Optional[list[Path]], typer.Argument(help="Files or directories [default: .]", show_default=False)]
+Select = Annotated[Optional[list[str]], typer.Option("--select", help="Rule ids or prefixes to run (repeatable).")]
+Ignore = Annotated[Optional[list[str]], typer.Option("--ignore", help="Rule ids or prefixes to skip (repeatable).")]
+UnsafeFixes = Annotated[
+    Optional[bool],
+    typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes that may replace deployed resources.",
+                 show_default=False),
+]
+Region = Annotated[Optional[str], typer.Option("--region", help="The AWS region the program deploys to.")]
+ConfigPath = Annotated[
+    Optional[Path], typer.Option("--config", help="A pyproject.toml to read [tool.iacfix] from.", dir_okay=False)
+]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print findings only, no summary.")]
+Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Also print each project's context.")]
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def handles_errors(command: F) -> F:
+    """Turn an IacfixError into one line on stderr and exit 2: the one place errors are caught."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except IacfixError as error:
+            _, err = render.consoles()
+            err.print(f"[bold red]error[/]: {render.escape(str(error))}")
+            raise typer.Exit(EXIT_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _run(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, fix: bool = True) -> Report:
+    paths = paths or [Path(".")]
+    settings = config_module.load(config_path, start=paths[0])
+    rules = select_rules(select or settings.select, [*(settings.ignore or ()), *(ignore or ())])
+    unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
+    region = region or settings.region
+    if verbose:
+        _, err = render.consoles()
+        if settings.source:
+            err.print(f"[dim]config: {render.escape(settings.source)}[/]")
+        err.print(f"[dim]rules: {', '.join(r.id for r in rules) or 'none'}[/]")
+        for path in paths:
+            directory = path if path.is_dir() else path.parent
+            render.context(err, str(path), context_for_directory(directory.resolve(), region))
+    threshold = Safety.UNSAFE if unsafe else Safety.SAFE
+    return run(paths, rules, threshold, exclude=settings.exclude, region=region)
+
+
+def _exit(report: Report, *, failed: bool) -> None:
+    if report.problems:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+@app.command()
+@handles_errors
+def check(
+    paths: Paths = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: UnsafeFixes = None,
+    region: Region = None,
+    config: ConfigPath = None,
+    output_format: Annotated[OutputFormat, typer.Option("--output-format", help="How to print findings.")] = OutputFormat.text,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Report every finding, fixable or not. Writes nothing. Exit 1 if there are findings."""
+    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose)
+    out, err = render.consoles()
+    if output_format is OutputFormat.json:
+        out.print(render.as_json(report), markup=False)
+    else:
+        render.findings(out, report)
+        render.problems(err, report)
+        if not quiet:
+            render.summary(err, report, applied=False)
+    _exit(report, failed=bool(report.findings) and not exit_zero)
+
+
+def _print_diff(report: Report, quiet: bool) -> None:
+    data = patch(report.changed)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+    _, err = render.consoles()
+    render.problems(err, report)
+    if not quiet:
+        render.diff_stats(err, stats(data))
+    _exit(report, failed=bool(data))
+
+
+@app.command()
+@handles_errors
+def diff(
+    paths: Paths = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: UnsafeFixes = None,
+    region: Region = None,
+    config: ConfigPath = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Print the unified diff `apply` would make (git apply / patch -p1 take it). Writes nothing."""
+    _print_diff(_run(paths, select, ignore, unsafe_fixes, region, config, verbose), quiet)
+
+
+@app.command()
+@handles_errors
+def apply(
+    paths: Paths = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: UnsafeFixes = None,
+    region: Region = None,
+    config: ConfigPath = None,
+    dry_run: Annotated[bool, typer.Option("--diff", "--dry-run", help="Print the diff instead of writing.")] = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Apply fixes in place (changed files only). Exit 0 if nothing remains, 1 if findings remain."""
+    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose)
+    if dry_run:
+        _print_diff(report, quiet)
+    final = Report(files=tuple(_write(r) if r.changed else r for r in report.files))
+    out, err = render.consoles()
+    render.findings(out, final, remaining_only=True)
+    render.problems(err, final)
+    if not quiet:
+        render.summary(err, final, applied=True)
+    _exit(final, failed=bool(final.remaining))
+
+
+def _write(result: FileResult) -> FileResult:
+    """Write one changed file; if that fails, the result says so and its fixes count as unfixed."""
+    try:
+        write_atomic(Path(result.path), result.output, expected=result.source)
+    except (IacfixError, OSError) as error:
+        return replace(
+            result,
+            output=result.source,
+            findings=tuple(replace(f, fixed=False) for f in result.findings),
+            error=f"not written: {error}",
+        )
+    return result
+
+
+@app.command()
+@handles_errors
+def rules(
+    rule_id: Annotated[Optional[str], typer.Argument(help="Explain one rule: its docs and example.")] = None,
+) -> None:
+    """List the rules (id, fix safety, title), or explain one with its example as a diff."""
+    out, _ = render.consoles()
+    if rule_id is None:
+        render.rule_table(out, all_rules())
+        return
+    rule = rule_by_id(rule_id)
+    render.rule_doc(out, rule, example_patch(rule.id))
+
+
+def example_patch(rule_id: str) -> bytes | None:
+    """The rule's `example` fixture as a diff, from the installed fixtures."""
+    folder = resources.files("iacfix.fixtures") / rule_id
+    before, after = folder / "example.before.py", folder / "example.after.py"
+    if not (before.is_file() and after.is_file()):
+        return None
+    result = FileResult(path="example.py", source=before.read_bytes(), output=after.read_bytes())
+    return file_diff(result)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"iacfix {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def common(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Find and fix the failures that break `pulumi up` in Pulumi Python programs."""
+
+
+def main() -> None:
+    app()

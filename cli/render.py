@@ -1,0 +1,130 @@
+"""How results look: rich on a terminal, plain text when piped, JSON on request."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.table import Table
+
+from iacfix.context import ProjectContext
+from iacfix.diff import FileStat
+from iacfix.results import Finding, Report, Safety
+from iacfix.rule import Rule
+
+SAFETY_STYLE = {Safety.SAFE: "green", Safety.UNSAFE: "yellow", Safety.DISPLAY_ONLY: "magenta"}
+
+
+def consoles() -> tuple[Console, Console]:
+    """(stdout, stderr) consoles, created per command so tests can capture them."""
+    return Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def finding_line(finding: Finding) -> str:
+    marker = "[bold green]\\[*][/] " if finding.fixed else ""
+    return (
+        f"[bold]{escape(finding.path)}[/]:{finding.line}:{finding.column}: "
+        f"[red]{finding.rule_id}[/] {marker}{escape(finding.message)}"
+    )
+
+
+def findings(out: Console, report: Report, *, remaining_only: bool = False) -> None:
+    for finding in report.remaining if remaining_only else report.findings:
+        out.print(finding_line(finding))
+
+
+def problems(err: Console, report: Report) -> None:
+    for result in report.problems:
+        if result.skipped:
+            err.print(f"[bold red]error[/]: {escape(result.path)}: {escape(result.skipped)}")
+        if result.error:
+            err.print(f"[bold red]error[/]: {escape(result.path)}: {escape(result.error)}")
+
+
+def summary(err: Console, report: Report, *, applied: bool) -> None:
+    """ruff-like closing lines: what was found, what was (or would be) fixed, what remains."""
+    found = report.findings
+    fixed = [f for f in found if f.fixed]
+    unsafe = [f for f in found if not f.fixed and f.safety is Safety.UNSAFE]
+    human = [f for f in found if f.safety is Safety.DISPLAY_ONLY]
+    files = len(report.files)
+    if applied:
+        err.print(f"Fixed {_count(len(fixed), 'finding')} in {_count(len(report.changed), 'file')}; "
+                  f"{_count(len(found) - len(fixed), 'finding')} remain.")
+    elif not found:
+        err.print(f"All checks passed ({_count(files, 'file')} checked).")
+        return
+    else:
+        err.print(f"Found {_count(len(found), 'finding')} in {_count(files, 'file')} checked.")
+        if fixed:
+            err.print(f"[green]\\[*][/] {len(fixed)} fixable with `iacfix apply`.")
+    if unsafe:
+        err.print(f"{len(unsafe)} more fixable with `--unsafe-fixes` "
+                  "(they may replace deployed resources; review the diff).")
+    if human:
+        err.print(f"{len(human)} need a human decision (display only; see each message).")
+
+
+def as_json(report: Report) -> str:
+    return json.dumps(
+        {
+            "findings": [
+                {
+                    "path": f.path, "line": f.line, "column": f.column, "rule": f.rule_id,
+                    "message": f.message, "safety": f.safety.value, "fixed": f.fixed,
+                }
+                for f in report.findings
+            ],
+            "errors": [
+                {"path": r.path, "message": r.skipped or r.error} for r in report.problems
+            ],
+        },
+        indent=2,
+    )
+
+
+def diff_stats(err: Console, stats: Iterable[FileStat]) -> None:
+    stats = list(stats)
+    for stat in stats:
+        err.print(f" {escape(stat.path)} | [green]+{stat.added}[/] [red]-{stat.removed}[/]")
+    if stats:
+        added = sum(s.added for s in stats)
+        removed = sum(s.removed for s in stats)
+        err.print(f" {_count(len(stats), 'file')} changed, {added} insertions(+), {removed} deletions(-)")
+
+
+def context(err: Console, label: str, project: ProjectContext) -> None:
+    major = project.aws_major if project.aws_major is not None else "unknown"
+    err.print(
+        f"[dim]context for {escape(label)}: project root {escape(project.root or 'none (no Pulumi.yaml)')}, "
+        f"pulumi_aws major {major}, region {escape(project.region or 'unknown (resolved at run time)')}[/]"
+    )
+
+
+def rule_table(out: Console, rules: Iterable[type[Rule]]) -> None:
+    table = Table("id", "safety", "title", pad_edge=False)
+    if not out.is_terminal:
+        table.box = None
+    for rule in rules:
+        table.add_row(rule.id, f"[{SAFETY_STYLE[rule.safety]}]{rule.safety.value}[/]", escape(rule.title))
+    out.print(table)
+
+
+def rule_doc(out: Console, rule: type[Rule], example_patch: bytes | None) -> None:
+    doc = inspect.cleandoc(rule.__doc__ or "")
+    text = f"# {rule.id}\n\n{rule.title}. Fix safety: **{rule.safety.value}**.\n\n{doc}\n"
+    if out.is_terminal:
+        out.print(Markdown(text))
+    else:
+        out.print(escape(text), markup=False)
+    if example_patch:
+        out.print("## Example", markup=False)
+        out.print(example_patch.decode("utf-8", errors="replace"), markup=False, end="")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

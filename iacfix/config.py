@@ -1,0 +1,94 @@
+"""`[tool.iacfix]` in the nearest pyproject.toml, validated: a bad key or value is a ConfigError
+naming the file and the key.
+
+    [tool.iacfix]
+    select = ["awslogs-", "s3-"]      # rule ids or prefixes; default: all rules
+    ignore = ["random-for-secrets"]
+    unsafe-fixes = false
+    exclude = ["generated/*"]          # fnmatch patterns, on top of .git, venvs, caches
+    region = "eu-south-1"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iacfix.errors import ConfigError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+@dataclass(frozen=True)
+class Config:
+    """Settings from pyproject.toml; command-line options override them field by field."""
+
+    source: str | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    unsafe_fixes: bool = False
+    exclude: tuple[str, ...] = ()
+    region: str | None = None
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start` that has a `[tool.iacfix]` table."""
+    start = start.resolve()
+    if start.is_file():
+        start = start.parent
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and "iacfix" in _read(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def load(path: Path | None = None, start: Path | None = None) -> Config:
+    """Load `path`, or the nearest pyproject.toml above `start` with a `[tool.iacfix]` table."""
+    if path is None:
+        path = find_pyproject(start or Path.cwd())
+        if path is None:
+            return Config()
+    elif not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    table = _read(path).get("tool", {}).get("iacfix", {})
+    return parse(table, str(path))
+
+
+def parse(table: dict[str, Any], source: str) -> Config:
+    def where(key: str) -> str:
+        return f"{source}: [tool.iacfix] {key}"
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where(key)} must be a list of strings, got {value!r}")
+        return tuple(value)
+
+    values: dict[str, Any] = {"source": source}
+    for key in table:
+        if key in ("select", "ignore", "exclude"):
+            values[key] = strings(key)
+        elif key == "unsafe-fixes":
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"{where(key)} must be true or false, got {table[key]!r}")
+            values["unsafe_fixes"] = table[key]
+        elif key == "region":
+            if not isinstance(table[key], str) or not table[key]:
+                raise ConfigError(f"{where(key)} must be a region name such as \"eu-south-1\"")
+            values["region"] = table[key]
+        else:
+            raise ConfigError(f"{where(key)}: unknown key")
+    return Config(**values)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from error

@@ -1,0 +1,63 @@
+"""Small rules used only by the engine tests, so engine behaviour is tested apart from codemods."""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from iacfix.results import Safety
+from iacfix.rule import Rule
+
+
+class RenameA(Rule):
+    """Rewrites the string "a" to "b" and adds `import secrets` (exercises imports, lines)."""
+
+    id = "rename-a"
+    title = "Rename a to b"
+    safety = Safety.SAFE
+    evidence = (b'"a"',)
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        if original.value == '"a"' and self.report(original, "found a"):
+            self.add_needed_import("secrets")
+            return updated.with_changes(value='"b"')
+        return updated
+
+
+class UnsafeC(Rule):
+    """Rewrites "c" to "d" as an UNSAFE fix."""
+
+    id = "unsafe-c"
+    title = "Rename c to d"
+    safety = Safety.UNSAFE
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        if original.value == '"c"' and self.report(original, "found c"):
+            return updated.with_changes(value='"d"')
+        return updated
+
+
+class Crashes(Rule):
+    """Raises on every string: a rule with a bug."""
+
+    id = "crashes"
+    title = "Crash"
+    safety = Safety.SAFE
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.report(node, "about to crash")
+        raise RuntimeError("boom")
+
+
+class BreaksCode(Rule):
+    """Turns `x = 1` into `return 1`: parses, but does not compile at module level."""
+
+    id = "breaks-code"
+    title = "Break the code"
+    safety = Safety.SAFE
+
+    def leave_SimpleStatementLine(self, original, updated):
+        if m.matches(original, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name("x"))])])):
+            if self.report(original, "x assigned"):
+                return cst.parse_statement("return 1\n")
+        return updated

@@ -1,0 +1,73 @@
+"""Every rule is well-formed, documented, and has the fixtures the design asks for."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from iacfix.errors import UsageError
+from iacfix.registry import all_rules, markdown_table, select_rules
+from iacfix.results import Safety
+from iacfix.rule import DOC_SECTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+RULES = all_rules()
+
+
+def test_there_are_rules_and_ids_are_unique_kebab_case():
+    ids = [r.id for r in RULES]
+    assert len(ids) >= 4 and len(set(ids)) == len(ids)
+    for rule_id in ids:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", rule_id), rule_id
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_metadata_and_docstring(rule):
+    assert isinstance(rule.safety, Safety)
+    assert rule.title and not rule.title.endswith(".")
+    assert isinstance(rule.evidence, tuple) and all(isinstance(e, bytes) and e for e in rule.evidence)
+    doc = rule.__doc__ or ""
+    positions = [doc.find(section) for section in DOC_SECTIONS]
+    assert all(p > 0 for p in positions), f"{rule.id}: docstring needs {DOC_SECTIONS}"
+    assert positions == sorted(positions), f"{rule.id}: sections out of order"
+    assert rule.summary(), f"{rule.id}: docstring needs a summary paragraph"
+    module = Path(__import__(rule.__module__, fromlist=["_"]).__file__).stem
+    assert module == rule.id.replace("-", "_"), "one module per rule, named after its id"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_has_example_variants_and_look_alikes(rule):
+    folder = FIXTURES / rule.id
+    assert (folder / "example.before.py").is_file() and (folder / "example.after.py").is_file()
+    variants = [p for p in folder.glob("*.before.py") if p.name != "example.before.py"]
+    for before in variants:
+        assert before.with_name(before.name.replace(".before.", ".after.")).is_file(), before.name
+    assert len(variants) >= 3, f"{rule.id}: needs at least three variant cases"
+    assert len(list(folder.glob("*.clean.py"))) >= 2, f"{rule.id}: needs at least two look-alikes"
+
+
+def test_every_fixture_folder_belongs_to_a_rule():
+    folders = {p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders <= {r.id for r in RULES}
+
+
+def test_readme_rule_table_is_current():
+    readme = (ROOT / "README.md").read_text()
+    assert markdown_table() in readme, "README rule table is stale; paste:\n" + markdown_table()
+
+
+def test_select_by_prefix_and_ignore():
+    ids = {r.id for r in RULES}
+    first = sorted(ids)[0]
+    assert {r.id for r in select_rules([first])} == {first}
+    assert first not in {r.id for r in select_rules(None, [first])}
+    prefix = first.split("-")[0] + "-"
+    assert {r.id for r in select_rules([prefix])} == {i for i in ids if i.startswith(prefix)}
+
+
+def test_unknown_selector_is_an_error():
+    with pytest.raises(UsageError, match="unknown rule or prefix 'no-such-rule'"):
+        select_rules(["no-such-rule"])
