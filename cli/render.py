@@ -106,7 +106,10 @@ def context(err: Console, label: str, project: ProjectContext) -> None:
 
 
 def rule_table(out: Console, rules: Iterable[type[Rule]]) -> None:
-    table = Table("id", "safety", "title", pad_edge=False)
+    table = Table(pad_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("safety", no_wrap=True)
+    table.add_column("title")
     if not out.is_terminal:
         table.box = None
     for rule in rules:

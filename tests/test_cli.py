@@ -123,7 +123,7 @@ def test_diff_is_one_patch_git_apply_and_patch_accept(project):
     assert result.returncode == 1, result.stderr
     patch_file = project.parent / "fix.patch"
     patch_file.write_bytes(result.stdout)
-    assert result.stdout.count(b"\n--- a/") + result.stdout.startswith(b"--- a/") >= 3
+    assert result.stdout.count(b"--- a/") == 2, "one patch covering both changed files"
     checked = git(project, "apply", "--check", str(patch_file))
     assert checked.returncode == 0, checked.stderr
     dry = subprocess.run(["patch", "-p1", "--dry-run", "-i", str(patch_file)], cwd=project,
