@@ -89,8 +89,9 @@ def as_json(report: Report) -> str:
 
 def diff_stats(err: Console, stats: Iterable[FileStat]) -> None:
     stats = list(stats)
+    width = max((len(stat.path) for stat in stats), default=0)
     for stat in stats:
-        err.print(f" {escape(stat.path)} | [green]+{stat.added}[/] [red]-{stat.removed}[/]")
+        err.print(f" {escape(stat.path):<{width}} | [green]+{stat.added}[/] [red]-{stat.removed}[/]")
     if stats:
         added = sum(s.added for s in stats)
         removed = sum(s.removed for s in stats)
@@ -106,12 +107,16 @@ def context(err: Console, label: str, project: ProjectContext) -> None:
 
 
 def rule_table(out: Console, rules: Iterable[type[Rule]]) -> None:
+    rules = list(rules)
+    if not out.is_terminal:  # plain, one line per rule, never wrapped: easy to grep and cut
+        width = max(len(r.id) for r in rules)
+        for rule in rules:
+            out.print(f"{rule.id:<{width}}  {rule.safety.value:<12}  {rule.title}", markup=False)
+        return
     table = Table(pad_edge=False)
     table.add_column("id", no_wrap=True)
     table.add_column("safety", no_wrap=True)
     table.add_column("title")
-    if not out.is_terminal:
-        table.box = None
     for rule in rules:
         table.add_row(rule.id, f"[{SAFETY_STYLE[rule.safety]}]{rule.safety.value}[/]", escape(rule.title))
     out.print(table)
@@ -126,7 +131,7 @@ def rule_doc(out: Console, rule: type[Rule], example_patch: bytes | None) -> Non
         out.print(escape(text), markup=False)
     if example_patch:
         out.print("## Example", markup=False)
-        out.print(example_patch.decode("utf-8", errors="replace"), markup=False, end="")
+        out.file.write(example_patch.decode("utf-8", errors="replace"))  # raw: a diff is exact text
 
 
 def _count(n: int, noun: str) -> str:
