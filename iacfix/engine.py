@@ -16,6 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 from libcst.codemod import CodemodContext
+from libcst.metadata import MetadataWrapper
 
 from iacfix.context import ProjectContext, context_for_directory
 from iacfix.files import discover
@@ -57,7 +58,12 @@ def fix_source(
     tree = module
     findings: list[Finding] = []
     errors: list[str] = []
+    # Metadata is resolved once per tree, for every rule at once (libcst batches the providers
+    # into one traversal); only a rule that changes the tree makes the next ones resolve again.
+    wrapper = _wrap(module, rules)
     for rule_class in rules:
+        if wrapper.module is not tree:
+            wrapper = _wrap(tree, rules)
         file = FileContext(
             path=path,
             threshold=threshold,
@@ -67,7 +73,7 @@ def fix_source(
         )
         rule = rule_class(CodemodContext(filename=path), file)
         try:
-            new_tree = rule.transform_module(tree)
+            new_tree = rule.transform_shared(wrapper)
         except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the others
             errors.append(f"rule {rule_class.id} crashed ({type(error).__name__}: {error}); "
                           "its fixes were not applied")
@@ -87,6 +93,12 @@ def fix_source(
         findings=tuple(sorted(findings)),
         error="; ".join(errors) or None,
     )
+
+
+def _wrap(tree: cst.Module, rules: Sequence[type[Rule]]) -> MetadataWrapper:
+    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+    wrapper.resolve_many({p for rule in rules for p in rule.get_inherited_dependencies()})
+    return wrapper
 
 
 def _has_evidence(rule: type[Rule], source: bytes) -> bool:

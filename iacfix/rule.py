@@ -12,12 +12,13 @@ import io
 import re
 import tokenize
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from iacfix.context import ProjectContext
 from iacfix.results import Finding, Safety
@@ -93,6 +94,21 @@ class Rule(VisitorBasedCodemodCommand):
         super().__init__(context)
         self.file = file if file is not None else FileContext(path=context.filename or "<string>")
         self.findings: list[Finding] = []
+
+    def transform_shared(self, wrapper: MetadataWrapper) -> cst.Module:
+        """Run the rule on `wrapper.module`, reusing the metadata already resolved there.
+
+        What libcst's `transform_module` does (transform, then the import additions and
+        removals the rule scheduled), minus its fresh copy of the tree and fresh metadata for
+        every rule: rules that run on the same tree share one resolution of each provider.
+        """
+        self.context = replace(self.context, wrapper=wrapper)
+        with self.resolve(wrapper):
+            tree = self.transform_module_impl(wrapper.module)
+        for visitor in (AddImportsVisitor, RemoveImportsVisitor):
+            if visitor.CONTEXT_KEY in self.context.scratch:
+                tree = visitor(self.context).transform_module(tree)
+        return tree
 
     @property
     def project(self) -> ProjectContext:
