@@ -113,7 +113,9 @@ def check(
     unsafe_fixes: UnsafeFixes = None,
     region: Region = None,
     config: ConfigPath = None,
-    output_format: Annotated[OutputFormat, typer.Option("--output-format", help="How to print findings.")] = OutputFormat.text,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--output-format", help="How to print findings.")
+    ] = OutputFormat.text,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
     quiet: Quiet = False,
     verbose: Verbose = False,

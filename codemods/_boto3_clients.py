@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 import libcst.matchers as m
 from libcst.metadata import (
     Assignment,
@@ -240,7 +241,7 @@ class Boto3Clients:
             inner = _unwrap_optional(parsed)
             if not isinstance(inner, (cst.Name, cst.Attribute)):
                 return None
-            names = {q.name for q in scope.get_qualified_names_for(_dotted(inner))}
+            names = {q.name for q in scope.get_qualified_names_for(get_full_name_for_node(inner) or "")}
         else:
             names = self._qualified_names(inner)
         if names & _SESSION_FACTORIES:
@@ -361,7 +362,6 @@ class Boto3Clients:
             if isinstance(current, (cst.For, cst.While)):
                 yield current
             current = self._parent(current)
-
 
 
 @dataclass(frozen=True)
@@ -495,14 +495,6 @@ def _unwrap_optional(annotation: cst.BaseExpression) -> cst.BaseExpression | Non
 
 def _is_none(expr: cst.BaseExpression) -> bool:
     return m.matches(expr, m.Name("None"))
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
 
 
 __all__ = ["CLIENT_METADATA", "Boto3Clients"]

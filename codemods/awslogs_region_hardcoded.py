@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.helpers import parse_template_expression
+from libcst.helpers import get_full_name_for_node, parse_template_expression
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
 from iacfix.pulumi_names import ensure_module_alias, module_alias, region_expression
@@ -112,7 +112,7 @@ class AwslogsRegionHardcoded(Rule):
 
     def visit_Module(self, node: cst.Module) -> None:
         self._pulumi_module = any(
-            _dotted(name).split(".")[0].startswith("pulumi")
+            (get_full_name_for_node(name) or "").split(".")[0].startswith("pulumi")
             for imp in m.findall(node, m.Import() | m.ImportFrom())
             for name in _imported_modules(imp)
         )
@@ -357,11 +357,3 @@ def _imported_modules(node: cst.CSTNode) -> list[cst.BaseExpression]:
     if isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative:
         return [node.module]
     return []
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""

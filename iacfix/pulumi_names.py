@@ -8,6 +8,7 @@ the module already uses, or schedule the import through libcst's `AddImportsVisi
 from __future__ import annotations
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
@@ -25,7 +26,7 @@ def module_alias(module: cst.Module, package: str) -> str | None:
             if not isinstance(small, cst.Import):
                 continue
             for alias in small.names:
-                if _dotted(alias.name) != package:
+                if get_full_name_for_node(alias.name) != package:
                     continue
                 if alias.asname is None:
                     return package
@@ -58,14 +59,6 @@ def region_expression(aws: str, major: int | None) -> str:
 
 def account_id_expression(aws: str) -> str:
     return f"{aws}.get_caller_identity().account_id"
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
 
 
 def _mentions(module: cst.Module, name: str) -> bool:
