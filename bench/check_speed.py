@@ -2,9 +2,9 @@
 
     python bench/check_speed.py --files 500
 
-Builds N files from the fixture cases and the example project (renamed and lightly varied so no
-two are identical; about a third contain failures, the rest are clean look-alikes and ordinary
-modules), then times in this one run: (1) `libcst.parse_module` of every file, the floor any
+Builds N files in project-shaped folders: a share (`--failing`, default 30%) copied from the
+fixture cases and the example project (failures, their fixes and their look-alikes), the rest
+ordinary clean Pulumi modules from `bench/templates/` (networking, monitoring, IAM). Then it times in this one run: (1) `libcst.parse_module` of every file, the floor any
 libcst tool pays; (2) the engine with every rule, cold, as `iacfix check` runs it; (3) the
 `iacfix check` command end to end in a subprocess. Prints files per second and the ratios.
 """
@@ -29,13 +29,17 @@ from iacfix.results import Safety
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def build_corpus(target: Path, count: int) -> list[Path]:
+def build_corpus(target: Path, count: int, failing: float = 0.3) -> list[Path]:
     """`count` Python files in project-shaped folders under `target`."""
-    sources = sorted((ROOT / "fixtures").glob("*/*.py")) + sorted((ROOT / "examples").rglob("*.py"))
-    sources = [s for s in sources if s.name != "__init__.py"]
+    cases = sorted((ROOT / "fixtures").glob("*/*.py")) + sorted((ROOT / "examples").rglob("*.py"))
+    cases = [s for s in cases if s.name != "__init__.py"]
+    clean = sorted((ROOT / "bench" / "templates").glob("*.py"))
     files = []
+    picked = {id(cases): 0, id(clean): 0}
     for index in range(count):
-        source = sources[index % len(sources)]
+        pool = cases if index % 100 < round(failing * 100) else clean  # the same share in every 100
+        source = pool[picked[id(pool)] % len(pool)]
+        picked[id(pool)] += 1
         project = target / f"project_{index // 25:03d}" / "lib"
         project.mkdir(parents=True, exist_ok=True)
         text = source.read_text(encoding="utf-8")
@@ -54,12 +58,13 @@ def timed(action) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--failing", type=float, default=0.3, help="share of files from fixture cases")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="iacfix-bench-"))
     try:
-        files = build_corpus(workdir, args.files)
+        files = build_corpus(workdir, args.files, args.failing)
         parse = timed(lambda: [cst.parse_module(f.read_bytes()) for f in files])
         engine = timed(lambda: run([workdir], all_rules(), Safety.SAFE))
         command = timed(lambda: subprocess.run(

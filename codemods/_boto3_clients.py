@@ -22,7 +22,7 @@ that happens to have a `.describe_secret` or `.describe_vpcs` attribute. `Boto3C
 Anything else (an unannotated parameter, a value returned by a helper, a dict lookup) is
 unknown and `service_of` returns None: the rules stay silent rather than guess.
 
-A rule using this sets `METADATA_DEPENDENCIES = (PositionProvider, *CLIENT_METADATA)`, creates
+A rule using this sets `METADATA_DEPENDENCIES = (*CLIENT_METADATA,)`, creates
 one `Boto3Clients(self, node)` per file in `visit_Module(node)` and asks it about nodes of the
 original tree (`original_node` in `leave_*`).
 """

@@ -10,7 +10,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node, parse_template_expression
-from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
 from iacfix.pulumi_names import ensure_module_alias, module_alias, region_expression
 from iacfix.results import Safety
@@ -100,7 +100,7 @@ class AwslogsRegionHardcoded(Rule):
     safety = Safety.SAFE
     evidence = (KEY.encode(),)
 
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import PositionProvider
 
 from iacfix.codemods._boto3_clients import CLIENT_METADATA, Boto3Clients
 from iacfix.results import Safety
@@ -132,7 +131,7 @@ class DescribeSecretName(Rule):
     safety = Safety.SAFE
     evidence = (b"secretsmanager",)
 
-    METADATA_DEPENDENCIES = (PositionProvider, *CLIENT_METADATA)
+    METADATA_DEPENDENCIES = (*CLIENT_METADATA,)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.clients = Boto3Clients(self, node)

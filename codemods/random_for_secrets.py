@@ -17,7 +17,6 @@ from libcst.metadata import (
     Assignment,
     ImportAssignment,
     ParentNodeProvider,
-    PositionProvider,
     QualifiedNameProvider,
     QualifiedNameSource,
     ScopeProvider,
@@ -418,7 +417,6 @@ class RandomForSecrets(Rule):
     safety = Safety.SAFE
     evidence = (b"random",)
     METADATA_DEPENDENCIES = (
-        PositionProvider,
         QualifiedNameProvider,
         ScopeProvider,
         ParentNodeProvider,
@@ -639,7 +637,7 @@ class RandomForSecrets(Rule):
         return updated_node.with_changes(body=body)
 
     def _position(self, node: cst.CSTNode) -> tuple[int, int]:
-        position = self.get_metadata(PositionProvider, node)
+        position = self.position(node)
         return position.start.line, position.start.column
 
     def _trace(self, collector: _Collector) -> dict[cst.Call, _CallPlan]:
@@ -967,7 +965,7 @@ class RandomForSecrets(Rule):
         before, after = code(original), code(call)
         if before == after or "\n" in before or "\n" in after:
             return call
-        line = self._lines[self.get_metadata(PositionProvider, original).start.line - 1]
+        line = self._lines[self.position(original).start.line - 1]
         old, new = len(line), len(line) - len(before) + len(after)
         if new <= 88 or (old > 88 and new - old <= 8):
             return call

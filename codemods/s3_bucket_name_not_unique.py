@@ -11,7 +11,6 @@ from libcst.helpers import parse_template_expression
 from libcst.metadata import (
     Assignment,
     ParentNodeProvider,
-    PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
 )
@@ -178,7 +177,6 @@ class S3BucketNameNotUnique(Rule):
     evidence = (b"Bucket",)
 
     METADATA_DEPENDENCIES = (
-        PositionProvider,
         QualifiedNameProvider,
         ScopeProvider,
         ParentNodeProvider,
@@ -388,7 +386,7 @@ class S3BucketNameNotUnique(Rule):
         if not (isinstance(before, cst.ParenthesizedWhitespace)
                 and isinstance(value, (cst.BinaryOperation, cst.Call))):
             return value
-        column = self.get_metadata(PositionProvider, arg).start.column
+        column = self.position(arg).start.column
         code = self.module.code_for_node(value)
         if "\n" in code or column + len("bucket=") + len(code) + 1 <= _LINE_LIMIT:
             return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider, PositionProvider
+from libcst.metadata import ParentNodeProvider
 
 from iacfix.codemods._boto3_clients import CLIENT_METADATA, Boto3Clients
 from iacfix.results import Safety
@@ -92,7 +92,7 @@ class VpcDnsAttributeFromDescribeVpcs(Rule):
     safety = Safety.SAFE
     evidence = tuple(key.encode() for key in ATTRIBUTES)
 
-    METADATA_DEPENDENCIES = (PositionProvider, *CLIENT_METADATA)
+    METADATA_DEPENDENCIES = (*CLIENT_METADATA,)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.clients = Boto3Clients(self, node)
@@ -184,7 +184,7 @@ class VpcDnsAttributeFromDescribeVpcs(Rule):
         tail = f"[{key.value}][{quote}Value{quote}]"
         # Split inside the call's parentheses, indented from the line the read starts on: one
         # line would pass 88 columns for any realistic client and item name.
-        position = self.get_metadata(PositionProvider, original)
+        position = self.position(original)
         line = self.module.code.splitlines()[position.start.line - 1]
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         inner = indent + self.module.default_indent

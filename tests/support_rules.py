@@ -61,3 +61,17 @@ class BreaksCode(Rule):
             if self.report(original, "x assigned"):
                 return cst.parse_statement("return 1\n")
         return updated
+
+
+class DecoratedMatcher(Rule):
+    """Uses libcst's `@m.leave` decorator instead of a `leave_*` method."""
+
+    id = "decorated-matcher"
+    title = "Rename e to f"
+    safety = Safety.SAFE
+
+    @m.leave(m.SimpleString(value='"e"'))
+    def rename_e(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
+        if self.report(original, "found e"):
+            return updated.with_changes(value='"f"')
+        return updated

@@ -6,7 +6,7 @@ import pytest
 
 from iacfix.engine import fix_source
 from iacfix.results import Safety
-from support_rules import BreaksCode, Crashes, RenameA, UnsafeC
+from support_rules import BreaksCode, Crashes, DecoratedMatcher, RenameA, UnsafeC
 
 
 def test_fix_applied_and_finding_recorded():
@@ -116,3 +116,9 @@ def test_clean_file_comes_back_identical():
     result = fix_source("m.py", source, [RenameA, UnsafeC], Safety.UNSAFE)
     assert result.output is source or result.output == source
     assert not result.changed
+
+
+def test_matcher_decorators_work_on_rules():
+    # Rule.__dir__ narrows libcst's decorator scan to rule classes; decorators must still fire.
+    result = fix_source("m.py", b'x = "e"\n', [DecoratedMatcher])
+    assert result.output == b'x = "f"\n' and result.findings[0].rule_id == "decorated-matcher"
