@@ -212,3 +212,36 @@ def test_rules_explains_one_with_its_example():
 def test_version():
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.startswith("iacfix ")
+
+
+def test_apply_on_clean_tree_exits_0_and_writes_nothing(tmp_path):
+    (tmp_path / "clean.py").write_text("import pulumi\n")
+    before = snapshot(tmp_path)
+    result = invoke("apply", str(tmp_path))
+    assert result.exit_code == 0 and snapshot(tmp_path) == before
+
+
+def test_diff_with_an_unparseable_file_exits_2_and_still_prints_the_rest(project):
+    (project / "lib" / "broken.py").write_bytes(b"import random\x00\n")
+    result = invoke("diff", ".")
+    assert result.exit_code == 2
+    assert "error: lib/broken.py: binary file" in result.stderr
+    assert "--- a/lib/tap_stack.py" in result.stdout
+
+
+def test_diff_of_crlf_bom_and_latin1_files_applies_with_git(project):
+    stack = project / "lib" / "tap_stack.py"
+    stack.write_bytes(b"\xef\xbb\xbf" + stack.read_bytes().replace(b"\n", b"\r\n"))
+    legacy = project / "lib" / "legacy.py"
+    legacy.write_bytes(b'# -*- coding: latin-1 -*-\n"""Caf\xe9 stack."""\nimport json\n\nimport pulumi_aws as aws\n\n'
+                       b'options = json.dumps({"awslogs-group": "g", "awslogs-region": "us-east-1"})')
+    git(project, "init", "-q")
+    result = subprocess.run([sys.executable, "-m", "iacfix", "diff", "."], cwd=project,
+                            capture_output=True, check=False)
+    assert result.returncode == 1, result.stderr
+    patch_file = project.parent / "fix.patch"
+    patch_file.write_bytes(result.stdout)
+    assert git(project, "apply", str(patch_file)).returncode == 0
+    assert b"\r\n" in stack.read_bytes() and stack.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert legacy.read_bytes().endswith(b'"awslogs-region": aws.get_region().region})')
+    assert b"Caf\xe9" in legacy.read_bytes()
