@@ -8,6 +8,7 @@ and answers whether the rule may rewrite the node.
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 import tokenize
@@ -170,3 +171,10 @@ class Rule(VisitorBasedCodemodCommand):
     def summary(cls) -> str:
         """The first paragraph of the docstring."""
         return (cls.__doc__ or "").strip().split("\n\n", 1)[0].replace("\n", " ")
+
+    @classmethod
+    def doc_section(cls, heading: str) -> str:
+        """The text under `## <heading>` in the docstring (e.g. "Why is this bad?"), or ""."""
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", doc, re.MULTILINE | re.DOTALL)
+        return match.group(1).strip() if match else ""

@@ -71,3 +71,10 @@ def test_select_by_prefix_and_ignore():
 def test_unknown_selector_is_an_error():
     with pytest.raises(UsageError, match="unknown rule or prefix 'no-such-rule'"):
         select_rules(["no-such-rule"])
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_doc_sections_are_readable(rule):
+    for heading in ("Why is this bad?", "Fix", "Fix safety", "References"):
+        text = rule.doc_section(heading)
+        assert text and "## " not in text, f"{rule.id}: section {heading!r}"
