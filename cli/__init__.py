@@ -9,8 +9,11 @@ write, an internal error).
 from __future__ import annotations
 
 import functools
+import json
+import os
+import re
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from importlib import resources
 from pathlib import Path
@@ -20,13 +23,18 @@ import typer
 
 from iacfix import __version__
 from iacfix import config as config_module
+from iacfix import git as git_module
+from iacfix import pr as pr_module
+from iacfix.annotations import github_annotations
 from iacfix.context import context_for_directory
 from iacfix.diff import file_diff, patch, stats
 from iacfix.engine import run
-from iacfix.errors import IacfixError
+from iacfix.errors import GitHubError, IacfixError, UsageError
 from iacfix.files import write_atomic
+from iacfix.github import DEFAULT_API_URL, GitHub
 from iacfix.registry import all_rules, rule_by_id, select_rules
 from iacfix.results import FileResult, Report, Safety
+from iacfix.sarif import sarif_log
 
 from . import render
 
@@ -45,6 +53,8 @@ app = typer.Typer(
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    github = "github"
 
 
 Paths = Annotated[Optional[list[Path]], typer.Argument(help="Files or directories [default: .]", show_default=False)]
@@ -80,7 +90,24 @@ def handles_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """What a run needs, from the command line over `[tool.iacfix]`."""
+
+    paths: list[Path]
+    rules: tuple
+    threshold: Safety
+    exclude: tuple[str, ...]
+    region: Optional[str]
+    config: config_module.Config
+
+
 def _run(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, fix: bool = True) -> Report:
+    s = _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose)
+    return run(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region)
+
+
+def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose) -> _Settings:
     paths = paths or [Path(".")]
     settings = config_module.load(config_path, start=paths[0])
     rules = select_rules(select or settings.select, [*(settings.ignore or ()), *(ignore or ())])
@@ -95,7 +122,7 @@ def _run(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, f
             directory = path if path.is_dir() else path.parent
             render.context(err, str(path), context_for_directory(directory.resolve(), region))
     threshold = Safety.UNSAFE if unsafe else Safety.SAFE
-    return run(paths, rules, threshold, exclude=settings.exclude, region=region)
+    return _Settings(paths, rules, threshold, settings.exclude, region, settings)
 
 
 def _exit(report: Report, *, failed: bool) -> None:
@@ -125,6 +152,15 @@ def check(
     out, err = render.consoles()
     if output_format is OutputFormat.json:
         out.print(render.as_json(report), markup=False)
+    elif output_format in (OutputFormat.sarif, OutputFormat.github):
+        # Written raw: rich would read `:name:` in a message as an emoji code.
+        if output_format is OutputFormat.sarif:
+            typer.echo(json.dumps(sarif_log(report, all_rules(), region=region), indent=2))
+        else:
+            typer.echo(github_annotations(report), nl=False)
+        render.problems(err, report)
+        if not quiet:
+            render.summary(err, report, applied=False)
     else:
         render.findings(out, report)
         render.problems(err, report)
@@ -199,6 +235,98 @@ def _write(result: FileResult) -> FileResult:
             error=f"not written: {error}",
         )
     return result
+
+
+@app.command()
+@handles_errors
+def commit(
+    paths: Paths = None,
+    per_rule: Annotated[bool, typer.Option("--per-rule", help="One commit per rule instead of one per run.")] = False,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="Also fix files with uncommitted changes; they are committed whole.")
+    ] = False,
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: UnsafeFixes = None,
+    region: Region = None,
+    config: ConfigPath = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Apply fixes, then commit only the files iacfix changed. Exit as apply; 2 if it refuses."""
+    s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose)
+    outcome = git_module.commit_fixes(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region,
+                                      per_rule=per_rule, allow_dirty=allow_dirty)
+    out, err = render.consoles()
+    render.findings(out, outcome.report, remaining_only=True)
+    for made in outcome.commits:  # raw: rich would read `:name:` as an emoji code
+        typer.echo(f"[{made.sha[:8]}] {made.subject} ({len(made.files)} file{'s' * (len(made.files) != 1)})")
+    render.problems(err, outcome.report)
+    if not quiet:
+        render.summary(err, outcome.report, applied=True)
+    _exit(outcome.report, failed=bool(outcome.report.remaining))
+
+
+@app.command()
+@handles_errors
+def pr(
+    paths: Paths = None,
+    repo: Annotated[Optional[str], typer.Option("--repo", help="The GitHub repository, OWNER/NAME (required).")] = None,
+    base: Annotated[str, typer.Option("--base", help="The branch to fix and to open the PR against.")] = "main",
+    remote: Annotated[str, typer.Option("--remote", help="The git remote to fetch from and push to.")] = "origin",
+    api_url: Annotated[str, typer.Option("--api-url", help="For GitHub Enterprise: https://HOST/api/v3.")] = (
+        DEFAULT_API_URL
+    ),
+    token_env: Annotated[str, typer.Option("--token-env", help="The variable holding the token.")] = "GITHUB_TOKEN",
+    draft: Annotated[bool, typer.Option("--draft", help="Open draft pull requests.")] = False,
+    group: Annotated[bool, typer.Option("--group/--per-rule", help="One PR for all rules, or one per rule.")] = True,
+    force: Annotated[bool, typer.Option("--force", help="Open a PR even if one for the same fix was closed.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print branch, title, body; touch no remote, no API.")] = (
+        False
+    ),
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: UnsafeFixes = None,
+    region: Region = None,
+    config: ConfigPath = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Open or update a pull request with the fixes, built from the base in a temporary worktree.
+
+    Your working tree, index and branches are never touched. Exit 0 when done, 2 on an error.
+    """
+    if not repo or not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise UsageError("--repo OWNER/NAME is required (e.g. --repo acme/infra)")
+    token = os.environ.get(token_env, "")
+    if not dry_run and not token:
+        raise GitHubError(f"no GitHub token: set {token_env} (or name another variable with --token-env)")
+    s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose)
+    options = pr_module.Options(repo=repo, base=base, remote=remote, draft=draft, per_rule=not group, force=force,
+                                labels=s.config.pr_labels, secrets=(token,) if token else ())
+    hub = None if dry_run else GitHub(repo, token, api_url=api_url, token_env=token_env)
+    try:
+        outcome = pr_module.pull_requests(s.paths, s.rules, s.threshold, options, exclude=s.exclude,
+                                          region=s.region, hub=hub)
+    finally:
+        if hub is not None:
+            hub.close()
+    _, err = render.consoles()
+    if not outcome.proposals:
+        err.print(f"Nothing to fix on {render.escape(base)}.")
+    for action in outcome.actions:  # raw, like the body: rich would read `:name:` as an emoji code
+        typer.echo(action)
+    if dry_run:
+        for proposal in outcome.proposals:
+            typer.echo(f"would push branch {proposal.branch}: commit {proposal.commit[:8]} on {base} "
+                       f"({proposal.base[:8]})\nwould open a pull request against {base}:\n\n"
+                       f"title: {proposal.title()}\n\n{proposal.body(base)}")
+    render.problems(err, outcome.report)
+    left = [f for f in outcome.report.remaining if f.fixable]
+    if left and not quiet:
+        err.print(f"{len(left)} fixable finding{'s' * (len(left) != 1)} not in any pull request "
+                  "(unsafe fixes need --unsafe-fixes; `iacfix check` lists them).")
+    raise typer.Exit(EXIT_ERROR if outcome.report.problems else EXIT_CLEAN)
 
 
 @app.command()

@@ -7,6 +7,7 @@ naming the file and the key.
     unsafe-fixes = false
     exclude = ["generated/*"]          # fnmatch patterns, on top of .git, venvs, caches
     region = "eu-south-1"
+    pr-labels = ["iacfix"]          # labels `iacfix pr` puts on its pull requests
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Config:
     unsafe_fixes: bool = False
     exclude: tuple[str, ...] = ()
     region: str | None = None
+    pr_labels: tuple[str, ...] = ()
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -76,6 +78,10 @@ def parse(table: dict[str, Any], source: str) -> Config:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"{where(key)} must be true or false, got {table[key]!r}")
             values["unsafe_fixes"] = table[key]
+        elif key == "pr-labels":
+            values["pr_labels"] = strings(key)
+            if not all(label.strip() for label in values["pr_labels"]):
+                raise ConfigError(f"{where(key)} must not contain empty label names")
         elif key == "region":
             if not isinstance(table[key], str) or not table[key]:
                 raise ConfigError(f"{where(key)} must be a region name such as \"eu-south-1\"")
