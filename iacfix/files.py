@@ -27,13 +27,15 @@ SKIP_DIRS = frozenset(
      ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".iacfix_cache"}
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
+YAML_SUFFIXES = (".yaml", ".yml")
 TEMP_PREFIX = ".iacfix-"
 
 
 def discover(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[Path]:
     """The Python files under `paths`, each once, sorted; a missing path is a UsageError.
 
-    A file named explicitly is always included (like ruff); files found by walking a directory
+    A file named explicitly is always included (like ruff), except YAML files, which only
+    project-level rules read (see `discover_projects`); files found by walking a directory
     must have a Python suffix, must not be symbolic links (a fix would silently rewrite the link's
     target) and must not match `exclude` (fnmatch patterns on the path relative to the walked
     directory, or on any of its parts).
@@ -55,7 +57,7 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[P
         if path.is_dir():
             for file in _walk(path, patterns):
                 add(file)
-        else:
+        elif path.suffix not in YAML_SUFFIXES:  # project files are read by project-level rules
             add(path)
     return sorted(found, key=lambda p: p.as_posix())
 
