@@ -35,10 +35,11 @@ def fix_source(
     """Run `rules` over one file's bytes and return what they found and what they fixed.
 
     `threshold` is the least safe fix applied (SAFE by default, UNSAFE with --unsafe-fixes,
-    None to apply nothing). Fixes are never written here.
+    None to apply nothing). Project-level rules in `rules` are ignored here (`run` runs them).
+    Fixes are never written here.
     """
     project = project or ProjectContext()
-    rules = [rule for rule in rules if _has_evidence(rule, source)]
+    rules = [rule for rule in rules if issubclass(rule, Rule) and _has_evidence(rule, source)]
     unchanged = FileResult(path=path, source=source, output=source)
     if not rules:
         return unchanged
