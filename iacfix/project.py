@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import ScalarString
+from ruamel.yaml.tokens import CommentToken
 
 from iacfix.context import PROJECT_FILE, ProjectContext
 from iacfix.results import Finding, Safety
@@ -60,6 +62,18 @@ class Project:
     def display(self, path: Path) -> str:
         return self._display(path)
 
+    def own_python_files(self) -> list[Path]:
+        """`python_files` without those of a nested project (a directory between the file and the
+        root holding its own Pulumi.yaml): each file belongs to its nearest project only."""
+        root = self.root.resolve()
+        own = []
+        for path in self.python_files:
+            chain = list(path.resolve().parents)
+            between = chain[: chain.index(root)] if root in chain else []
+            if not any((directory / PROJECT_FILE).is_file() for directory in between):
+                own.append(path)
+        return own
+
     def original(self, path: Path) -> bytes | None:
         """The bytes on disk when the run started (None if the file does not exist)."""
         if path not in self._originals:
@@ -97,7 +111,9 @@ class Project:
         if data is None:
             return None
         try:
-            document = round_trip_yaml().load(data.decode("utf-8-sig"))
+            # CRLF is read as LF (save_yaml writes the file's own style back), else ruamel keeps
+            # the "\r" inside comments and the round trip doubles it.
+            document = round_trip_yaml().load(data.decode("utf-8-sig").replace("\r\n", "\n"))
         except UnicodeDecodeError as error:
             raise YAMLProblem(f"not UTF-8: {error}") from error
         except YAMLError as error:
@@ -137,6 +153,38 @@ def rename_key(mapping: CommentedMap, old: str, new: str) -> None:
             if token is not None and hasattr(token, "column"):
                 token.column = max(0, token.column + shift)
         mapping.ca.items[new] = comments
+
+
+def insert_after(mapping: CommentedMap, after: str, key: str, value: Any) -> None:
+    """Insert `key: value` right after the key `after`, keeping the comment lines that stood
+    between `after` and the next key above that next key (ruamel hangs them on the previous
+    key, or on the last key of its nested block, so a plain insert would slide them above `key`)."""
+    mapping.insert(list(mapping).index(after) + 1, key, value)
+    owner, slot = mapping, after
+    while isinstance(owner[slot], (CommentedMap, CommentedSeq)) and len(owner[slot]):
+        owner = owner[slot]
+        slot = list(owner)[-1] if isinstance(owner, CommentedMap) else len(owner) - 1
+    comments = owner.ca.items.get(slot)
+    token = comments[2] if comments and len(comments) > 2 else None
+    if token is None or "\n" not in token.value:
+        return
+    end_of_line, following = token.value.split("\n", 1)
+    if not following:
+        return
+    token.value = end_of_line + "\n"
+    moved = CommentToken("\n" + following, token.start_mark, None)
+    mapping.ca.items[key] = [None, None, moved, None]
+
+
+def replace_scalar(mapping: CommentedMap, key: str, value: str) -> None:
+    """Set the string under `key` to `value` in the old value's quoting style (plain, '...' or
+    "..."), keeping an end-of-line comment the same distance after the value as written."""
+    old = mapping[key]
+    mapping[key] = type(old)(value) if isinstance(old, ScalarString) else value
+    comments = mapping.ca.items.get(key)
+    token = comments[2] if comments and len(comments) > 2 else None
+    if token is not None and not token.value.startswith("\n") and hasattr(token, "column"):
+        token.column = max(0, token.column + len(value) - len(str(old)))
 
 
 def key_position(mapping: Any, key: str) -> tuple[int, int]:

@@ -55,3 +55,16 @@ def test_project_file_named_directly_runs_project_rules_on_no_python_file(projec
 def test_suppression_comment_in_a_file_a_project_rule_reports_on(project):
     (project / "tap.py").write_text('import pulumi  # iacfix: ignore[uppercase-marker]\nx = "a"  # marker\n')
     assert run([project], [UppercaseMarker]).findings == ()
+
+
+def test_yaml_edits_keep_crlf_and_bom(tmp_path):
+    from iacfix.context import ProjectContext
+    from iacfix.project import Project, rename_key
+
+    path = tmp_path / "Pulumi.yaml"
+    path.write_bytes(b"\xef\xbb\xbfname: TapStack\r\nconfig:\r\n  aws:region:\r\n    default: us-east-1  # r\r\n")
+    project = Project(tmp_path, ProjectContext(), [])
+    document = project.yaml(path)
+    rename_key(document["config"]["aws:region"], "default", "value")
+    project.save_yaml(path, document)
+    assert project.edits[path] == b"\xef\xbb\xbfname: TapStack\r\nconfig:\r\n  aws:region:\r\n    value: us-east-1  # r\r\n"

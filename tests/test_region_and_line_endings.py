@@ -101,6 +101,24 @@ def test_gitattributes_of_the_repository_above_the_project_count(tmp_path, monke
     assert [f.path for f in run([root], [CrlfLineEndings]).findings] == ["repo/infra/Pulumi.dev.yaml"]
 
 
+def test_a_project_gitattributes_asking_for_crlf_is_an_explicit_choice(tmp_path, monkeypatch):
+    # (Not a fixture case: a .gitattributes inside iacfix's own fixtures would rewrite their bytes.)
+    root = project(tmp_path / "proj", {"Pulumi.yaml": PROJECT.replace("\n", "\r\n").encode(),
+                                       "tap.py": b"import pulumi\r\n",
+                                       ".gitattributes": "*.py text eol=crlf\n*.yaml text eol=crlf\n"})
+    monkeypatch.chdir(tmp_path)
+    report = run([root], [CrlfLineEndings])
+    assert report.findings == () and not report.changed
+
+
+def test_a_project_gitattributes_asking_for_lf_does_not_hide_crlf(tmp_path, monkeypatch):
+    root = project(tmp_path / "proj", {"tap.py": b"import pulumi\r\nx = 1\r\n",
+                                       ".gitattributes": "* text=auto eol=lf\n"})
+    monkeypatch.chdir(tmp_path)
+    [result] = run([root], [CrlfLineEndings]).changed
+    assert result.path == "proj/tap.py" and result.output == b"import pulumi\nx = 1\n"
+
+
 # -- region-file-mismatch --------------------------------------------------------------------
 
 STACK = "config:\n  aws:region: eu-south-1\n"
