@@ -126,7 +126,9 @@ def context_for_directory(
     stack_config = {
         stack_name: _config_of(load_yaml(path)) for stack_name, path in stacks.items()
     }
-    region_value, region_source = _region(root, region, selected, stacks, stack_config)
+    region_value, region_source = _region(
+        root, region, selected, stacks, stack_config, project_region(project)
+    )
     keys = set(_project_config_keys(project, name))
     for stack_name, config in stack_config.items():
         if selected is None or stack_name == selected:
@@ -151,11 +153,23 @@ def _config_of(stack_document: Any) -> dict[str, Any]:
     return {}
 
 
+#: Keys of a Pulumi.yaml `config:` entry that make it a declaration rather than a plain value.
+_DECLARATION_KEYS = frozenset({"type", "description", "secret", "default", "value", "items"})
+
+
 def _project_config_keys(project: dict, name: str | None) -> list[str]:
+    """Keys Pulumi.yaml gives a value: a plain value, or a declaration with `default:`/`value:`.
+    A declaration with only `type:`/`description:`/`secret:` gives none: each stack must set it."""
     config = project.get("config")
     if not isinstance(config, dict):
         return []
-    return [str(key) if ":" in str(key) else f"{name}:{key}" for key in config]
+    keys = []
+    for key, declaration in config.items():
+        if (isinstance(declaration, dict) and _DECLARATION_KEYS & set(declaration)
+                and not {"default", "value"} & set(declaration)):
+            continue
+        keys.append(str(key) if ":" in str(key) else f"{name}:{key}")
+    return keys
 
 
 def _entry_point(root: Path, project: dict) -> str | None:
@@ -166,19 +180,35 @@ def _entry_point(root: Path, project: dict) -> str | None:
     return "__main__.py" if (root / "__main__.py").is_file() else None
 
 
-def _region(root, region, selected, stacks, stack_config) -> tuple[str | None, str | None]:
+def project_region(project: Any) -> str | None:
+    """The aws:region Pulumi.yaml gives every stack that does not set its own: a plain value, or
+    the `value:` of its declaration (or its `default:`, which Pulumi rejects but which means the
+    same to the author)."""
+    config = project.get("config") if isinstance(project, dict) else None
+    value = config.get("aws:region") if isinstance(config, dict) else None
+    if isinstance(value, dict):
+        value = value.get("value", value.get("default"))
+    return str(value).strip() if isinstance(value, str) and value.strip() else None
+
+
+def _region(root, region, selected, stacks, stack_config, inherited=None) -> tuple[str | None, str | None]:
     """--region, then aws:region of the selected stack (or of every stack, when they agree and
-    none is selected), then lib/AWS_REGION, then the environment."""
+    none is selected; a stack without its own takes Pulumi.yaml's, `inherited`), then
+    lib/AWS_REGION, then the environment."""
     if region:
         return region, "--region"
     if selected is not None:
         value = stack_config[selected].get("aws:region")
         if value:
             return str(value), f"aws:region in {stacks[selected].name}"
+        if inherited:
+            return inherited, f"aws:region in {PROJECT_FILE}"
     elif stacks:
-        values = {str(config.get("aws:region")) for config in stack_config.values()}
+        values = {str(config.get("aws:region") or inherited) for config in stack_config.values()}
         if len(values) == 1 and "None" not in values:
             return values.pop(), "aws:region in every stack file"
+    elif inherited:
+        return inherited, f"aws:region in {PROJECT_FILE}"
     region_file = root / REGION_FILE
     try:
         value = region_file.read_text(encoding="utf-8").strip() if region_file.is_file() else ""
