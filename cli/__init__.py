@@ -30,7 +30,7 @@ from iacfix.context import context_for_directory
 from iacfix.diff import file_diff, patch, stats
 from iacfix.engine import run
 from iacfix.errors import GitHubError, IacfixError, UsageError
-from iacfix.files import write_atomic
+from iacfix.files import discover_projects, write_atomic
 from iacfix.github import DEFAULT_API_URL, GitHub
 from iacfix.registry import all_rules, rule_by_id, select_rules
 from iacfix.results import FileResult, Report, Safety
@@ -66,6 +66,9 @@ UnsafeFixes = Annotated[
                  show_default=False),
 ]
 Region = Annotated[Optional[str], typer.Option("--region", help="The AWS region the program deploys to.")]
+Stack = Annotated[
+    Optional[str], typer.Option("--stack", help="The stack whose Pulumi.<stack>.yaml gives config and region.")
+]
 ConfigPath = Annotated[
     Optional[Path], typer.Option("--config", help="A pyproject.toml to read [tool.iacfix] from.", dir_okay=False)
 ]
@@ -100,14 +103,15 @@ class _Settings:
     exclude: tuple[str, ...]
     region: Optional[str]
     config: config_module.Config
+    stack: Optional[str] = None
 
 
-def _run(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, fix: bool = True) -> Report:
-    s = _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose)
-    return run(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region)
+def _run(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, stack: str | None = None) -> Report:
+    s = _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose, stack=stack)
+    return run(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region, stack=s.stack)
 
 
-def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose) -> _Settings:
+def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, stack=None) -> _Settings:
     paths = paths or [Path(".")]
     settings = config_module.load(config_path, start=paths[0])
     rules = select_rules(select or settings.select, [*(settings.ignore or ()), *(ignore or ())])
@@ -120,9 +124,12 @@ def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose)
         err.print(f"[dim]rules: {', '.join(r.id for r in rules) or 'none'}[/]")
         for path in paths:
             directory = path if path.is_dir() else path.parent
-            render.context(err, str(path), context_for_directory(directory.resolve(), region))
+            render.context(err, str(path), context_for_directory(directory.resolve(), region, stack))
+        for root in discover_projects(paths, settings.exclude):
+            if root.resolve() not in {(p if p.is_dir() else p.parent).resolve() for p in paths}:
+                render.context(err, str(root), context_for_directory(root.resolve(), region, stack))
     threshold = Safety.UNSAFE if unsafe else Safety.SAFE
-    return _Settings(paths, rules, threshold, settings.exclude, region, settings)
+    return _Settings(paths, rules, threshold, settings.exclude, region, settings, stack)
 
 
 def _exit(report: Report, *, failed: bool) -> None:
@@ -139,6 +146,7 @@ def check(
     ignore: Ignore = None,
     unsafe_fixes: UnsafeFixes = None,
     region: Region = None,
+    stack: Stack = None,
     config: ConfigPath = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--output-format", help="How to print findings.")
@@ -148,7 +156,7 @@ def check(
     verbose: Verbose = False,
 ) -> None:
     """Report every finding, fixable or not. Writes nothing. Exit 1 if there are findings."""
-    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose)
+    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack)
     out, err = render.consoles()
     if output_format is OutputFormat.json:
         out.print(render.as_json(report), markup=False)
@@ -189,12 +197,13 @@ def diff(
     ignore: Ignore = None,
     unsafe_fixes: UnsafeFixes = None,
     region: Region = None,
+    stack: Stack = None,
     config: ConfigPath = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Print the unified diff `apply` would make (git apply / patch -p1 take it). Writes nothing."""
-    _print_diff(_run(paths, select, ignore, unsafe_fixes, region, config, verbose), quiet)
+    _print_diff(_run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack), quiet)
 
 
 @app.command()
@@ -205,13 +214,14 @@ def apply(
     ignore: Ignore = None,
     unsafe_fixes: UnsafeFixes = None,
     region: Region = None,
+    stack: Stack = None,
     config: ConfigPath = None,
     dry_run: Annotated[bool, typer.Option("--diff", "--dry-run", help="Print the diff instead of writing.")] = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Apply fixes in place (changed files only). Exit 0 if nothing remains, 1 if findings remain."""
-    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose)
+    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack)
     if dry_run:
         _print_diff(report, quiet)
     final = Report(files=tuple(_write(r) if r.changed else r for r in report.files))
@@ -344,13 +354,32 @@ def rules(
 
 
 def example_patch(rule_id: str) -> bytes | None:
-    """The rule's `example` fixture as a diff, from the installed fixtures."""
+    """The rule's `example` fixture as a diff, from the installed fixtures: a file pair, or for a
+    project-level rule a pair of project trees."""
     folder = resources.files("iacfix.fixtures") / rule_id
     before, after = folder / "example.before.py", folder / "example.after.py"
-    if not (before.is_file() and after.is_file()):
+    if before.is_file() and after.is_file():
+        return file_diff(FileResult(path="example.py", source=before.read_bytes(), output=after.read_bytes()))
+    before, after = _files_under(folder / "example" / "before"), _files_under(folder / "example" / "after")
+    if not after:
         return None
-    result = FileResult(path="example.py", source=before.read_bytes(), output=after.read_bytes())
-    return file_diff(result)
+    return patch(
+        FileResult(path=name, source=before.get(name, b""), output=after.get(name, b""))
+        for name in sorted(before.keys() | after.keys())
+    )
+
+
+def _files_under(folder, prefix: str = "") -> dict[str, bytes]:
+    """Bytes of every file under a package-resource folder, by relative path."""
+    if not folder.is_dir():
+        return {}
+    found: dict[str, bytes] = {}
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            found.update(_files_under(entry, f"{prefix}{entry.name}/"))
+        elif entry.is_file():
+            found[prefix + entry.name] = entry.read_bytes()
+    return found
 
 
 def version_callback(value: bool) -> None:

@@ -99,11 +99,7 @@ def diff_stats(err: Console, stats: Iterable[FileStat]) -> None:
 
 
 def context(err: Console, label: str, project: ProjectContext) -> None:
-    major = project.aws_major if project.aws_major is not None else "unknown"
-    err.print(
-        f"[dim]context for {escape(label)}: project root {escape(project.root or 'none (no Pulumi.yaml)')}, "
-        f"pulumi_aws major {major}, region {escape(project.region or 'unknown (resolved at run time)')}[/]"
-    )
+    err.print(f"[dim]context for {escape(label)}: {escape(project.describe())}[/]")
 
 
 def rule_table(out: Console, rules: Iterable[type[Rule]]) -> None:

@@ -10,13 +10,19 @@ from __future__ import annotations
 import configparser
 import functools
 import importlib.metadata
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from iacfix.errors import UsageError
 
 try:
     import tomllib
@@ -25,20 +31,42 @@ except ModuleNotFoundError:  # Python 3.10
 
 PROJECT_FILE = "Pulumi.yaml"
 PROVIDER = "pulumi-aws"
+REGION_FILE = Path("lib") / "AWS_REGION"
+REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
 @dataclass(frozen=True)
 class ProjectContext:
-    """Facts about the project around a file; `None` means unknown."""
+    """Facts about the project around a file; `None` means unknown. Each fact that has more than
+    one possible source records which one it came from, so `check -v` can say why a rule fired."""
 
     root: str | None = None
+    name: str | None = None
+    main: str | None = None
+    stacks: tuple[str, ...] = ()
+    stack: str | None = None
     region: str | None = None
+    region_source: str | None = None
     aws_major: int | None = None
+    aws_major_source: str | None = None
+    #: Fully qualified config keys (`ns:key`) the selected stack and Pulumi.yaml define; None
+    #: outside a project, where nothing can be said about config.
+    config_keys: frozenset[str] | None = None
 
-    def with_region(self, region: str | None) -> ProjectContext:
-        if region is None:
-            return self
-        return ProjectContext(root=self.root, region=region, aws_major=self.aws_major)
+    def describe(self) -> str:
+        """One line for `check -v`."""
+        def fact(value, source=None):
+            if value is None:
+                return "unknown"
+            return f"{value} (from {source})" if source else str(value)
+
+        stacks = ", ".join(self.stacks) or "none"
+        return (
+            f"project {fact(self.name)} at {self.root or 'none (no Pulumi.yaml)'}; entry point "
+            f"{fact(self.main)}; stacks {stacks}; selected stack {fact(self.stack)}; region "
+            f"{fact(self.region, self.region_source)}; pulumi_aws major "
+            f"{fact(self.aws_major, self.aws_major_source)}"
+        )
 
 
 def project_root(start: Path) -> Path | None:
@@ -50,15 +78,154 @@ def project_root(start: Path) -> Path | None:
     return None
 
 
+def stack_files(root: Path) -> dict[str, Path]:
+    """`Pulumi.<stack>.yaml` files beside the project file, by stack name."""
+    found = {}
+    for path in sorted(root.glob("Pulumi.*.yaml")) + sorted(root.glob("Pulumi.*.yml")):
+        stack = path.name[len("Pulumi."):].rsplit(".", 1)[0]
+        if stack:
+            found.setdefault(stack, path)
+    return found
+
+
+def load_yaml(path: Path) -> Any:
+    """A YAML file as plain data, or None when it is missing or not valid YAML."""
+    try:
+        return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YAMLError):
+        return None
+
+
 @functools.lru_cache(maxsize=1024)
-def context_for_directory(directory: Path, region: str | None = None) -> ProjectContext:
+def context_for_directory(
+    directory: Path, region: str | None = None, stack: str | None = None
+) -> ProjectContext:
     """The context of a file in `directory` (cached: one lookup per directory per run)."""
     root = project_root(directory)
-    search = _search_dirs(directory.resolve(), root)
-    major = next((m for d in search if (m := pinned_aws_major(d)) is not None), None)
-    if major is None:
+    major, major_source = None, None
+    for candidate in _search_dirs(directory.resolve(), root):
+        pinned = pinned_aws_major(candidate)
+        if pinned is not None:
+            major, major_source = pinned, f"the pin in {candidate}"
+            break
+    else:
         major = installed_aws_major()
-    return ProjectContext(root=str(root) if root else None, region=region, aws_major=major)
+        major_source = "the installed pulumi-aws" if major is not None else None
+    if root is None:
+        region_found = _region_outside_project(region)
+        return ProjectContext(region=region_found[0], region_source=region_found[1],
+                              aws_major=major, aws_major_source=major_source)
+
+    project = load_yaml(root / PROJECT_FILE)
+    project = project if isinstance(project, dict) else {}
+    name = project.get("name") if isinstance(project.get("name"), str) else None
+    stacks = stack_files(root)
+    if stack is not None and stack not in stacks:
+        raise UsageError(f"--stack {stack}: no Pulumi.{stack}.yaml in {root}")
+    selected = stack if stack is not None else (next(iter(stacks)) if len(stacks) == 1 else None)
+    stack_config = {
+        stack_name: _config_of(load_yaml(path)) for stack_name, path in stacks.items()
+    }
+    region_value, region_source = _region(
+        root, region, selected, stacks, stack_config, project_region(project)
+    )
+    keys = set(_project_config_keys(project, name))
+    for stack_name, config in stack_config.items():
+        if selected is None or stack_name == selected:
+            keys |= set(config)
+    return ProjectContext(
+        root=str(root),
+        name=name,
+        main=_entry_point(root, project),
+        stacks=tuple(stacks),
+        stack=selected,
+        region=region_value,
+        region_source=region_source,
+        aws_major=major,
+        aws_major_source=major_source,
+        config_keys=frozenset(keys),
+    )
+
+
+def _config_of(stack_document: Any) -> dict[str, Any]:
+    if isinstance(stack_document, dict) and isinstance(stack_document.get("config"), dict):
+        return {str(k): v for k, v in stack_document["config"].items()}
+    return {}
+
+
+#: Keys of a Pulumi.yaml `config:` entry that make it a declaration rather than a plain value.
+_DECLARATION_KEYS = frozenset({"type", "description", "secret", "default", "value", "items"})
+
+
+def _project_config_keys(project: dict, name: str | None) -> list[str]:
+    """Keys Pulumi.yaml gives a value: a plain value, or a declaration with `default:`/`value:`.
+    A declaration with only `type:`/`description:`/`secret:` gives none: each stack must set it."""
+    config = project.get("config")
+    if not isinstance(config, dict):
+        return []
+    keys = []
+    for key, declaration in config.items():
+        if (isinstance(declaration, dict) and _DECLARATION_KEYS & set(declaration)
+                and not {"default", "value"} & set(declaration)):
+            continue
+        keys.append(str(key) if ":" in str(key) else f"{name}:{key}")
+    return keys
+
+
+def _entry_point(root: Path, project: dict) -> str | None:
+    """What Pulumi runs: `main:` (a file, or a directory holding __main__.py), else __main__.py."""
+    main = project.get("main")
+    if isinstance(main, str) and main.strip():
+        return main.strip()
+    return "__main__.py" if (root / "__main__.py").is_file() else None
+
+
+def project_region(project: Any) -> str | None:
+    """The aws:region Pulumi.yaml gives every stack that does not set its own: a plain value, or
+    the `value:` of its declaration (or its `default:`, which Pulumi rejects but which means the
+    same to the author)."""
+    config = project.get("config") if isinstance(project, dict) else None
+    value = config.get("aws:region") if isinstance(config, dict) else None
+    if isinstance(value, dict):
+        value = value.get("value", value.get("default"))
+    return str(value).strip() if isinstance(value, str) and value.strip() else None
+
+
+def _region(root, region, selected, stacks, stack_config, inherited=None) -> tuple[str | None, str | None]:
+    """--region, then aws:region of the selected stack (or of every stack, when they agree and
+    none is selected; a stack without its own takes Pulumi.yaml's, `inherited`), then
+    lib/AWS_REGION, then the environment."""
+    if region:
+        return region, "--region"
+    if selected is not None:
+        value = stack_config[selected].get("aws:region")
+        if value:
+            return str(value), f"aws:region in {stacks[selected].name}"
+        if inherited:
+            return inherited, f"aws:region in {PROJECT_FILE}"
+    elif stacks:
+        values = {str(config.get("aws:region") or inherited) for config in stack_config.values()}
+        if len(values) == 1 and "None" not in values:
+            return values.pop(), "aws:region in every stack file"
+    elif inherited:
+        return inherited, f"aws:region in {PROJECT_FILE}"
+    region_file = root / REGION_FILE
+    try:
+        value = region_file.read_text(encoding="utf-8").strip() if region_file.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        value = ""
+    if value:
+        return value, REGION_FILE.as_posix()
+    return _region_outside_project(None)
+
+
+def _region_outside_project(region: str | None) -> tuple[str | None, str | None]:
+    if region:
+        return region, "--region"
+    for variable in REGION_ENV:
+        if os.environ.get(variable):
+            return os.environ[variable], f"${variable}"
+    return None, None
 
 
 def _search_dirs(directory: Path, root: Path | None) -> list[Path]:

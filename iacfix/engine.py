@@ -19,9 +19,10 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper
 
 from iacfix.context import ProjectContext, context_for_directory
-from iacfix.files import discover
+from iacfix.files import discover, discover_projects
+from iacfix.project import Project, ProjectRule
 from iacfix.results import FileResult, Finding, Report, Safety
-from iacfix.rule import FileContext, Rule, parse_suppressions
+from iacfix.rule import FileContext, Rule, RuleDocs, parse_suppressions
 
 def fix_source(
     path: str,
@@ -34,10 +35,11 @@ def fix_source(
     """Run `rules` over one file's bytes and return what they found and what they fixed.
 
     `threshold` is the least safe fix applied (SAFE by default, UNSAFE with --unsafe-fixes,
-    None to apply nothing). Fixes are never written here.
+    None to apply nothing). Project-level rules in `rules` are ignored here (`run` runs them).
+    Fixes are never written here.
     """
     project = project or ProjectContext()
-    rules = [rule for rule in rules if _has_evidence(rule, source)]
+    rules = [rule for rule in rules if issubclass(rule, Rule) and _has_evidence(rule, source)]
     unchanged = FileResult(path=path, source=source, output=source)
     if not rules:
         return unchanged
@@ -139,15 +141,28 @@ def _invalid_output(path: str, source: bytes, output: bytes) -> str | None:
 
 def run(
     paths: Iterable[str | Path],
-    rules: Sequence[type[Rule]],
+    rules: Sequence[type[RuleDocs]],
     threshold: Safety | None = Safety.SAFE,
     *,
     exclude: Iterable[str] = (),
     region: str | None = None,
+    stack: str | None = None,
 ) -> Report:
-    """Check (and compute fixes for) every Python file under `paths`. Writes nothing."""
+    """Check (and compute fixes for) every Python file under `paths`, and every Pulumi project
+    whose Pulumi.yaml is under them. Writes nothing.
+
+    Project-level rules run first; a Python file one of them changed (line endings, say) then
+    goes through the Python rules from its changed bytes, so every file has one FileResult.
+    """
+    context_for_directory.cache_clear()  # files may have changed since an earlier run
+    paths = list(paths)
+    python_rules = [r for r in rules if issubclass(r, Rule)]
+    project_rules = [r for r in rules if issubclass(r, ProjectRule)]
+    files = discover(paths, exclude)
+    projects = _run_project_rules(paths, files, project_rules, threshold, exclude, region, stack)
+
     results = []
-    for file in discover(paths, exclude):
+    for file in files:
         shown = display_path(file)
         try:
             source = file.read_bytes()
@@ -155,9 +170,67 @@ def run(
             results.append(FileResult(path=shown, source=b"", output=b"",
                                       skipped=f"cannot read: {error.strerror or error}"))
             continue
-        project = context_for_directory(file.parent.resolve(), region)
-        results.append(fix_source(shown, source, rules, threshold, project=project))
-    return Report(files=tuple(results))
+        context = context_for_directory(file.parent.resolve(), region, stack)
+        edited = projects.pop(file.resolve(), None)
+        if edited is None:
+            results.append(fix_source(shown, source, python_rules, threshold, project=context))
+            continue
+        result = fix_source(shown, edited.output, python_rules, threshold, project=context)
+        results.append(replace(
+            result,
+            source=source,
+            output=source if result.skipped else result.output,
+            findings=tuple(sorted(edited.findings + result.findings)),
+            error="; ".join(filter(None, (edited.error, result.error))) or None,
+        ))
+    results += projects.values()
+    return Report(files=tuple(sorted(results, key=lambda r: r.path)))
+
+
+def _run_project_rules(paths, files, rules, threshold, exclude, region, stack) -> dict[Path, FileResult]:
+    """FileResults, keyed by resolved path, of every file project-level rules changed or flagged."""
+    if not rules:
+        return {}
+    findings: dict[Path, list[Finding]] = {}
+    errors: dict[Path, list[str]] = {}
+    edits: dict[Path, bytes] = {}
+    originals: dict[Path, bytes | None] = {}
+    for root in discover_projects(paths, exclude):
+        root = root.resolve()
+        inside = [f for f in files if root in f.resolve().parents]
+        project = Project(root, context_for_directory(root, region, stack), inside, display_path)
+        for rule_class in rules:
+            rule = rule_class(project, threshold)
+            before = project.snapshot()
+            try:
+                rule.check()
+            except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the others
+                errors.setdefault(project.project_file.resolve(), []).append(
+                    f"rule {rule_class.id} crashed ({type(error).__name__}: {error}); its fixes were not applied"
+                )
+                project.restore(before)
+                continue
+            for path, found in rule.findings_by_path.items():
+                findings.setdefault(path.resolve(), []).extend(found)
+        for path, data in project.edits.items():
+            edits[path.resolve()] = data
+            originals[path.resolve()] = project.original(path)
+    results = {}
+    for path in sorted(set(findings) | set(edits) | set(errors), key=lambda p: p.as_posix()):
+        source = originals.get(path)
+        if source is None:
+            try:
+                source = path.read_bytes()
+            except OSError:
+                source = b""
+        results[path] = FileResult(
+            path=display_path(path),
+            source=source,
+            output=edits.get(path, source),
+            findings=tuple(sorted(findings.get(path, ()))),
+            error="; ".join(errors.get(path, ())) or None,
+        )
+    return results
 
 
 def display_path(path: Path) -> str:

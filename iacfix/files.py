@@ -18,6 +18,7 @@ import tokenize
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from iacfix.context import PROJECT_FILE
 from iacfix.errors import IacfixError, UsageError
 
 #: Directories never searched: VCS data, virtual environments, caches, Pulumi's state.
@@ -26,13 +27,15 @@ SKIP_DIRS = frozenset(
      ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".iacfix_cache"}
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
+YAML_SUFFIXES = (".yaml", ".yml")
 TEMP_PREFIX = ".iacfix-"
 
 
 def discover(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[Path]:
     """The Python files under `paths`, each once, sorted; a missing path is a UsageError.
 
-    A file named explicitly is always included (like ruff); files found by walking a directory
+    A file named explicitly is always included (like ruff), except YAML files, which only
+    project-level rules read (see `discover_projects`); files found by walking a directory
     must have a Python suffix, must not be symbolic links (a fix would silently rewrite the link's
     target) and must not match `exclude` (fnmatch patterns on the path relative to the walked
     directory, or on any of its parts).
@@ -54,12 +57,30 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[P
         if path.is_dir():
             for file in _walk(path, patterns):
                 add(file)
-        else:
+        elif path.suffix not in YAML_SUFFIXES:  # project files are read by project-level rules
             add(path)
     return sorted(found, key=lambda p: p.as_posix())
 
 
-def _walk(top: Path, patterns: tuple[str, ...]) -> Iterator[Path]:
+def discover_projects(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[Path]:
+    """Roots of the Pulumi projects under `paths` (directories holding a Pulumi.yaml), sorted.
+
+    A path inside a project (`iacfix check lib/`) does not make its project's files part of the
+    run: project-level rules only run where the user pointed at the project itself.
+    """
+    patterns = tuple(exclude)
+    roots: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file() and path.name == PROJECT_FILE:
+            roots.add(path.parent)
+        elif path.is_dir():
+            roots.update(f.parent for f in _walk(path, patterns, names=(PROJECT_FILE,)))
+    return sorted(roots, key=lambda p: p.as_posix())
+
+
+def _walk(top: Path, patterns: tuple[str, ...], names: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Files under `top` with a Python suffix (or, when `names` is given, with one of those names)."""
     for directory, dirnames, filenames in os.walk(top, followlinks=False):
         base = Path(directory)
         dirnames[:] = sorted(
@@ -69,7 +90,7 @@ def _walk(top: Path, patterns: tuple[str, ...]) -> Iterator[Path]:
         for name in sorted(filenames):
             file = base / name
             if (
-                name.endswith(PYTHON_SUFFIXES)
+                (name in names if names else name.endswith(PYTHON_SUFFIXES))
                 and not name.startswith(TEMP_PREFIX)
                 and not file.is_symlink()
                 and not _excluded(file, top, patterns)

@@ -13,27 +13,32 @@ import pkgutil
 from collections.abc import Iterable
 
 from iacfix.errors import UsageError
-from iacfix.rule import Rule
+from iacfix.project import ProjectRule
+from iacfix.rule import Rule, RuleDocs
 
 CODEMODS_PACKAGE = "iacfix.codemods"
 
 
 @functools.lru_cache(maxsize=1)
-def all_rules() -> tuple[type[Rule], ...]:
-    """Every rule class defined in a module of `iacfix.codemods`, sorted by id."""
+def all_rules() -> tuple[type[RuleDocs], ...]:
+    """Every rule class (Python `Rule` or `ProjectRule`) defined in `iacfix.codemods`, by id."""
     package = importlib.import_module(CODEMODS_PACKAGE)
     rules: dict[str, type[Rule]] = {}
     for info in pkgutil.iter_modules(package.__path__, f"{CODEMODS_PACKAGE}."):
         module = importlib.import_module(info.name)
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, Rule) and obj.__module__ == module.__name__ and hasattr(obj, "id"):
+            if (
+                issubclass(obj, (Rule, ProjectRule))
+                and obj.__module__ == module.__name__
+                and hasattr(obj, "id")
+            ):
                 if obj.id in rules and rules[obj.id] is not obj:
                     raise RuntimeError(f"rule id {obj.id!r} is defined twice")
                 rules[obj.id] = obj
     return tuple(rules[key] for key in sorted(rules))
 
 
-def rule_by_id(rule_id: str) -> type[Rule]:
+def rule_by_id(rule_id: str) -> type[RuleDocs]:
     for rule in all_rules():
         if rule.id == rule_id:
             return rule
@@ -42,7 +47,7 @@ def rule_by_id(rule_id: str) -> type[Rule]:
 
 def select_rules(
     select: Iterable[str] | None = None, ignore: Iterable[str] = ()
-) -> tuple[type[Rule], ...]:
+) -> tuple[type[RuleDocs], ...]:
     """Rules matching any of `select` (all when None) and none of `ignore`.
 
     Each selector is a rule id or a prefix of ids (`s3-` selects every S3 rule), as in ruff. A

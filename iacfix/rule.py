@@ -31,6 +31,19 @@ ALL_RULES = "*"
 _SUPPRESSION = re.compile(r"#\s*iacfix:\s*ignore(?:\[(?P<ids>[^\]]*)\])?", re.IGNORECASE)
 
 
+def suppression_ids(comment: str) -> frozenset[str]:
+    """Rule ids a comment suppresses (`ALL_RULES` for a bare `# iacfix: ignore`)."""
+    found: frozenset[str] = frozenset()
+    for match in _SUPPRESSION.finditer(comment):
+        ids = match.group("ids")
+        found |= (
+            frozenset({ALL_RULES})
+            if ids is None
+            else frozenset(part.strip() for part in ids.split(",") if part.strip())
+        )
+    return found
+
+
 def parse_suppressions(code: str) -> dict[int, frozenset[str]]:
     """Map line number -> rule ids suppressed on it (`ALL_RULES` for a bare `# iacfix: ignore`).
 
@@ -43,16 +56,8 @@ def parse_suppressions(code: str) -> dict[int, frozenset[str]]:
     except (tokenize.TokenError, SyntaxError):
         return found
     for tok in tokens:
-        if tok.type != tokenize.COMMENT:
-            continue
-        for match in _SUPPRESSION.finditer(tok.string):
-            ids = match.group("ids")
-            names = (
-                frozenset({ALL_RULES})
-                if ids is None
-                else frozenset(part.strip() for part in ids.split(",") if part.strip())
-            )
-            found[tok.start[0]] = found.get(tok.start[0], frozenset()) | names
+        if tok.type == tokenize.COMMENT and (ids := suppression_ids(tok.string)):
+            found[tok.start[0]] = found.get(tok.start[0], frozenset()) | ids
     return found
 
 
@@ -76,8 +81,8 @@ class FileContext:
         return False
 
 
-class Rule(VisitorBasedCodemodCommand):
-    """Base class of every iacfix codemod. Subclasses set the class attributes below."""
+class RuleDocs:
+    """What every rule has, Python or project-level: identity, fix safety and ruff-style docs."""
 
     #: Kebab-case failure pattern: used in config, suppressions, fixture folder, output, branches.
     id: ClassVar[str]
@@ -88,6 +93,22 @@ class Rule(VisitorBasedCodemodCommand):
     #: Byte strings of which at least one must occur in a file for the rule to be able to fire.
     #: The engine never parses a file for a rule whose evidence is absent. Empty means always run.
     evidence: ClassVar[tuple[bytes, ...]] = ()
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first paragraph of the docstring."""
+        return (cls.__doc__ or "").strip().split("\n\n", 1)[0].replace("\n", " ")
+
+    @classmethod
+    def doc_section(cls, heading: str) -> str:
+        """The text under `## <heading>` in the docstring (e.g. "Why is this bad?"), or ""."""
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", doc, re.MULTILINE | re.DOTALL)
+        return match.group(1).strip() if match else ""
+
+
+class Rule(RuleDocs, VisitorBasedCodemodCommand):
+    """Base class of every iacfix codemod (a rule that sees one Python module)."""
 
     #: Subclasses list what they use (QualifiedNameProvider, ScopeProvider, ...). Positions are
     #: not listed: computing them costs a code-generation pass, so `position()` asks for them
@@ -166,15 +187,3 @@ class Rule(VisitorBasedCodemodCommand):
             )
         )
         return apply
-
-    @classmethod
-    def summary(cls) -> str:
-        """The first paragraph of the docstring."""
-        return (cls.__doc__ or "").strip().split("\n\n", 1)[0].replace("\n", " ")
-
-    @classmethod
-    def doc_section(cls, heading: str) -> str:
-        """The text under `## <heading>` in the docstring (e.g. "Why is this bad?"), or ""."""
-        doc = inspect.cleandoc(cls.__doc__ or "")
-        match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", doc, re.MULTILINE | re.DOTALL)
-        return match.group(1).strip() if match else ""

@@ -6,6 +6,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from iacfix.results import Safety
+from iacfix.project import ProjectRule
 from iacfix.rule import Rule
 
 
@@ -75,3 +76,31 @@ class DecoratedMatcher(Rule):
         if self.report(original, "found e"):
             return updated.with_changes(value='"f"')
         return updated
+
+
+class CrashingProjectRule(ProjectRule):
+    """Edits Pulumi.yaml, then raises: its edit must not survive."""
+
+    id = "crashing-project-rule"
+    title = "Crash half-way"
+    safety = Safety.SAFE
+
+    def check(self) -> None:
+        document = self.project.yaml(self.project.project_file)
+        document["name"] = "changed"
+        self.project.save_yaml(self.project.project_file, document)
+        raise RuntimeError("boom")
+
+
+class UppercaseMarker(ProjectRule):
+    """Rewrites `marker` to `MARKER` in every Python file of the project, byte-level."""
+
+    id = "uppercase-marker"
+    title = "Shout the marker"
+    safety = Safety.SAFE
+
+    def check(self) -> None:
+        for path in self.project.python_files:
+            data = self.project.read(path)
+            if b"marker" in data and self.report(path, 1, 1, "marker found"):
+                self.project.write(path, data.replace(b"marker", b"MARKER"))

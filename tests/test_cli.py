@@ -236,8 +236,8 @@ def test_diff_of_crlf_bom_and_latin1_files_applies_with_git(project):
     legacy.write_bytes(b'# -*- coding: latin-1 -*-\n"""Caf\xe9 stack."""\nimport json\n\nimport pulumi_aws as aws\n\n'
                        b'options = json.dumps({"awslogs-group": "g", "awslogs-region": "us-east-1"})')
     git(project, "init", "-q")
-    result = subprocess.run([sys.executable, "-m", "iacfix", "diff", "."], cwd=project,
-                            capture_output=True, check=False)
+    result = subprocess.run([sys.executable, "-m", "iacfix", "diff", "--ignore", "crlf-line-endings", "."],
+                            cwd=project, capture_output=True, check=False)
     assert result.returncode == 1, result.stderr
     patch_file = project.parent / "fix.patch"
     patch_file.write_bytes(result.stdout)

@@ -8,13 +8,20 @@ For each `fixtures/<rule-id>/<case>.before.py` with its `<case>.after.py`:
 - cross-rule quiet: all rules together leave `after` unchanged.
 Each `<case>.clean.py` look-alike comes back byte-identical with no finding of any rule.
 
-An optional `fixtures/<rule-id>/context.toml` sets the project context of a case:
-`[<case>]` with `aws-major`, `region`, `unsafe-fixes` (default: aws-major 7, no region, unsafe
-fixes on so UNSAFE rules show their fix).
+Directory cases `fixtures/<rule-id>/<case>/before/` + `after/` are whole projects (Pulumi.yaml,
+stack files, Python): the engine runs on a copy of `before/` with the project context it finds
+there, the changed files are written, and the tree must equal `after/` byte for byte (files with no
+counterpart included); the same idempotence and cross-rule checks follow. A `<case>/clean/` tree
+must come back untouched with no finding of any rule.
+
+An optional `fixtures/<rule-id>/context.toml` sets the context of a case: `[<case>]` with
+`aws-major`, `region`, `stack`, `unsafe-fixes` (default: aws-major 7 for file cases, what the
+project says for directory cases, no region, unsafe fixes on so UNSAFE rules show their fix).
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +30,7 @@ import libcst as cst
 import pytest
 
 from iacfix.context import ProjectContext
-from iacfix.engine import fix_source
+from iacfix.engine import fix_source, run as run_engine
 from iacfix.registry import all_rules, rule_by_id
 from iacfix.results import Safety
 
@@ -46,11 +53,12 @@ class Case:
     def id(self) -> str:
         return f"{self.rule_id}/{self.name}"
 
+    def table(self) -> dict:
+        context_file = FIXTURES / self.rule_id / "context.toml"
+        return tomllib.loads(context_file.read_text()).get(self.name, {}) if context_file.exists() else {}
+
     def settings(self) -> tuple[ProjectContext, Safety]:
-        table = {}
-        context_file = self.before.parent / "context.toml"
-        if context_file.exists():
-            table = tomllib.loads(context_file.read_text()).get(self.name, {})
+        table = self.table()
         project = ProjectContext(region=table.get("region"), aws_major=table.get("aws-major", 7))
         threshold = Safety.UNSAFE if table.get("unsafe-fixes", True) else Safety.SAFE
         return project, threshold
@@ -58,7 +66,7 @@ class Case:
 
 def collect_cases() -> list[Case]:
     cases = []
-    for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p.name != "__pycache__"):
+    for folder in rule_folders():
         for before in sorted(folder.glob("*.before.py")):
             name = before.name.removesuffix(".before.py")
             cases.append(Case(folder.name, name, before, folder / f"{name}.after.py"))
@@ -67,7 +75,23 @@ def collect_cases() -> list[Case]:
     return cases
 
 
+def rule_folders() -> list[Path]:
+    return sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p.name != "__pycache__")
+
+
+def collect_tree_cases() -> list[Case]:
+    cases = []
+    for folder in rule_folders():
+        for case in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if (case / "before").is_dir():
+                cases.append(Case(folder.name, case.name, case / "before", case / "after"))
+            elif (case / "clean").is_dir():
+                cases.append(Case(folder.name, case.name, case / "clean", None))
+    return cases
+
+
 CASES = collect_cases()
+TREE_CASES = collect_tree_cases()
 FIX_CASES = [c for c in CASES if c.after is not None]
 CLEAN_CASES = [c for c in CASES if c.after is None]
 
@@ -117,3 +141,73 @@ def test_safe_threshold_applies_only_safe_fixes(case: Case) -> None:
         assert finding.fixed == (finding.safety is Safety.SAFE)
     if not any(f.fixed for f in result.findings):
         assert result.output == result.source
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def run_tree(case: Case, root: Path, rules=None):
+    """Run the engine on the project at `root` (as the working directory) and write its fixes."""
+    table = case.table()
+    threshold = Safety.UNSAFE if table.get("unsafe-fixes", True) else Safety.SAFE
+    report = run_engine([root], rules or [rule_by_id(case.rule_id)], threshold,
+                        region=table.get("region"), stack=table.get("stack"))
+    for result in report.changed:
+        (root.parent / result.path).write_bytes(result.output)
+    return report
+
+
+PROVIDER_NAMESPACES = {"aws", "random", "pulumi", "tls"}
+
+
+def check_tree_is_valid(root: Path) -> None:
+    """Python compiles; the project and stack files load with Pulumi's own automation-API types,
+    the entry point exists and every stack config key is namespaced by the project or a provider."""
+    from pulumi.automation import ProjectSettings, StackSettings
+    from ruamel.yaml import YAML
+
+    for path in root.rglob("*.py"):
+        compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+    project_file = root / "Pulumi.yaml"
+    if not project_file.exists():
+        return
+    project = ProjectSettings.from_dict(YAML(typ="safe", pure=True).load(project_file.read_text(encoding="utf-8")))
+    main = root / (project.main or "__main__.py")
+    assert main.is_file() or (main / "__main__.py").is_file(), f"entry point {main} does not exist"
+    for stack_file in root.glob("Pulumi.*.yaml"):
+        settings = StackSettings._deserialize(YAML(typ="safe", pure=True).load(stack_file.read_text(encoding="utf-8")))
+        for key in settings.config or {}:
+            namespace = key.split(":", 1)[0]
+            assert ":" in key and namespace in PROVIDER_NAMESPACES | {project.name}, f"{stack_file.name}: {key}"
+
+
+@pytest.mark.parametrize("case", [c for c in TREE_CASES if c.after], ids=lambda c: c.id)
+def test_tree_case(case: Case, tmp_path, monkeypatch) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(case.before, root)
+    monkeypatch.chdir(tmp_path)
+
+    report = run_tree(case, root)
+    assert not report.problems, [(r.path, r.error or r.skipped) for r in report.problems]
+    assert any(f.rule_id == case.rule_id for f in report.findings), "the rule did not fire"
+    assert tree(root) == tree(case.after), "the fixed project differs from after/"
+    check_tree_is_valid(root)
+
+    second = run_tree(case, root)
+    assert not second.changed, "a second run changed the fixed project"
+    assert not [f for f in second.findings if f.fixable], "a second run still finds fixable findings"
+
+    everything = run_tree(case, root, rules=all_rules())
+    assert not everything.changed, [r.path for r in everything.changed]
+
+
+@pytest.mark.parametrize("case", [c for c in TREE_CASES if not c.after], ids=lambda c: c.id)
+def test_clean_tree_untouched(case: Case, tmp_path, monkeypatch) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(case.before, root)
+    monkeypatch.chdir(tmp_path)
+    report = run_tree(case, root, rules=all_rules())
+    assert not report.changed and tree(root) == tree(case.before)
+    assert report.findings == (), [f"{f.path}: {f.rule_id}: {f.message}" for f in report.findings]

@@ -41,12 +41,17 @@ def test_rule_metadata_and_docstring(rule):
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_has_example_variants_and_look_alikes(rule):
     folder = FIXTURES / rule.id
-    assert (folder / "example.before.py").is_file() and (folder / "example.after.py").is_file()
-    variants = [p for p in folder.glob("*.before.py") if p.name != "example.before.py"]
-    for before in variants:
-        assert before.with_name(before.name.replace(".before.", ".after.")).is_file(), before.name
-    assert len(variants) >= 3, f"{rule.id}: needs at least three variant cases"
-    assert len(list(folder.glob("*.clean.py"))) >= 2, f"{rule.id}: needs at least two look-alikes"
+    file_pairs = [p.name.removesuffix(".before.py") for p in folder.glob("*.before.py")]
+    for name in file_pairs:
+        assert (folder / f"{name}.after.py").is_file(), f"{name}.before.py has no .after.py"
+    tree_pairs = [p.name for p in folder.iterdir() if (p / "before").is_dir()]
+    for name in tree_pairs:
+        assert (folder / name / "after").is_dir(), f"{name}/before has no after/"
+    cases = file_pairs + tree_pairs
+    assert "example" in cases, f"{rule.id}: needs an example case"
+    assert len(cases) - 1 >= 3, f"{rule.id}: needs at least three variant cases"
+    clean = list(folder.glob("*.clean.py")) + [p for p in folder.iterdir() if (p / "clean").is_dir()]
+    assert len(clean) >= 2, f"{rule.id}: needs at least two look-alikes"
 
 
 def test_every_fixture_folder_belongs_to_a_rule():
