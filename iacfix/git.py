@@ -30,7 +30,8 @@ from git import (
 
 from iacfix.engine import run
 from iacfix.errors import GitError, IacfixError
-from iacfix.files import discover, write_atomic
+from iacfix.context import PROJECT_FILE
+from iacfix.files import discover, discover_projects, write_atomic
 from iacfix.results import FileResult, Finding, Report, Safety
 from iacfix.rule import Rule
 
@@ -131,13 +132,14 @@ def relative(repo: Repo, path: str | Path) -> str:
 
 
 def candidate_files(repo: Repo, paths: Sequence[Path], exclude: Iterable[str] = ()) -> list[Path]:
-    """The Python files under `paths` that git does not ignore.
+    """The Python files under `paths`, and the Pulumi.yaml of each project under them (so the
+    project-level rules run), that git does not ignore.
 
     Ignored paths are listed with `git ls-files -z --others --ignored --directory`, not with
     `Repo.ignored`: that one parses `git check-ignore` output that C-quotes non-ASCII names
     ("caf\\303\\251.py"), so such a file would not be recognised as ignored and would be rewritten.
     """
-    files = discover(paths, exclude)
+    files = discover(paths, exclude) + [root / PROJECT_FILE for root in discover_projects(paths, exclude)]
     listing = repo.git.ls_files("-z", "--others", "--ignored", "--exclude-standard", "--directory")
     ignored = [entry for entry in listing.split("\0") if entry]
     directories = tuple(entry for entry in ignored if entry.endswith("/"))

@@ -239,3 +239,15 @@ def test_refuses_outside_a_repository_in_a_bare_one_and_before_the_first_commit(
     result = invoke("commit")
     assert result.exit_code == 2 and "branch main has no commits yet" in result.stderr
     assert (plain / "x.py").read_text() == "import random\n"
+
+
+def test_project_level_fixes_are_committed_too(repo):
+    # A Pulumi.yaml fix (a project-level rule) is part of the run and of the commit.
+    project_file = repo / "Pulumi.yaml"
+    project_file.write_text(project_file.read_text().replace("main: tap.py", "main: app.py"))
+    commit_all(repo, "point main at a file that does not exist")
+    result = invoke("commit", "--select", "pulumi-yaml-main-mismatch")
+    assert result.exit_code == 0, result.output
+    assert changed_in(repo) == ["Pulumi.yaml"]
+    assert "main: tap.py" in project_file.read_text()
+    assert message(repo).startswith("iacfix: fix pulumi-yaml-main-mismatch\n")
