@@ -5,8 +5,9 @@
 Builds N files in project-shaped folders: a share (`--failing`, default 30%) copied from the
 fixture cases and the example project (failures, their fixes and their look-alikes), the rest
 ordinary clean Pulumi modules from `bench/templates/` (networking, monitoring, IAM). Then it
-times, in this one run: (1) `libcst.parse_module` of every file, the floor any libcst tool pays; (2) the engine with every rule, cold, as `iacfix check` runs it; (3) the
-`iacfix check` command end to end in a subprocess. Prints files per second and the ratios.
+times, in this one run: (1) `libcst.parse_module` of every file, the floor any libcst tool
+pays; (2) the engine with every rule, cold, as `iacfix check` runs it; (3) the `iacfix check`
+command end to end in a subprocess. Prints files per second and the ratios.
 """
 
 from __future__ import annotations
