@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ruamel.yaml.comments import CommentedMap
 
-from iacfix.project import ProjectRule, YAMLProblem, key_position, rename_key
+from iacfix.project import ProjectRule, key_position, rename_key
 from iacfix.results import Safety
 
 
@@ -42,11 +42,8 @@ class PulumiYamlConfigNamespacedDefault(ProjectRule):
 
     def check(self) -> None:
         path = self.project.project_file
-        try:
-            document = self.project.yaml(path)
-        except YAMLProblem:
-            return  # pulumi-yaml-invalid reports a project file that does not parse
-        if not isinstance(document, CommentedMap) or not isinstance(document.get("config"), CommentedMap):
+        document = self.project.mapping(path)
+        if document is None or not isinstance(document.get("config"), CommentedMap):
             return
         name = document.get("name")
         changed = False

@@ -13,7 +13,6 @@ from ruamel.yaml.comments import CommentedMap
 
 from iacfix.project import (
     ProjectRule,
-    YAMLProblem,
     insert_after,
     key_position,
     replace_scalar,
@@ -72,11 +71,8 @@ class PulumiYamlMainMismatch(ProjectRule):
 
     def check(self) -> None:
         path = self.project.project_file
-        try:
-            document = self.project.yaml(path)
-        except YAMLProblem:
-            return  # pulumi-yaml-invalid reports a project file that does not parse
-        if not isinstance(document, CommentedMap) or _runtime_name(document) != "python":
+        document = self.project.mapping(path)
+        if document is None or _runtime_name(document) != "python":
             return
         main = document.get("main")
         if main is None or (isinstance(main, str) and not main.strip()):

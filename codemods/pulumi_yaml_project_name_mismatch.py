@@ -21,7 +21,6 @@ from iacfix.codemods._pulumi_config import (
 from iacfix.context import project_root, stack_files
 from iacfix.project import (
     ProjectRule,
-    YAMLProblem,
     key_position,
     relative_posix,
     rename_key,
@@ -99,11 +98,8 @@ class PulumiYamlProjectNameMismatch(ProjectRule):
 
     def check(self) -> None:
         project_file = self.project.project_file
-        try:
-            document = self.project.yaml(project_file)
-        except YAMLProblem:
-            return  # pulumi-yaml-invalid reports a project file that does not parse
-        if not isinstance(document, CommentedMap) or not isinstance(document.get("name"), str):
+        document = self.project.mapping(project_file)
+        if document is None or not isinstance(document.get("name"), str):
             return
         name = str(document["name"])
         name_line, name_column = value_position(document, "name")
@@ -152,11 +148,8 @@ class PulumiYamlProjectNameMismatch(ProjectRule):
         """Namespaced keys of Pulumi.yaml's `config:` and of every stack file's `config:`."""
         uses = self._keys(project_file, document)
         for path in stack_files(self.project.root).values():
-            try:
-                stack = self.project.yaml(path)
-            except YAMLProblem:
-                continue
-            if isinstance(stack, CommentedMap):
+            stack = self.project.mapping(path)
+            if stack is not None:
                 uses += self._keys(path, stack)
         return uses
 

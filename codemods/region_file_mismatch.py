@@ -11,7 +11,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProv
 from ruamel.yaml.comments import CommentedMap
 
 from iacfix.context import REGION_FILE, stack_files
-from iacfix.project import ProjectRule, YAMLProblem, value_position
+from iacfix.project import ProjectRule, value_position
 from iacfix.results import Safety
 
 #: An AWS region name: `us-east-1`, `eu-south-1`, `us-gov-west-1`, `cn-northwest-1`.
@@ -174,11 +174,8 @@ class RegionFileMismatch(ProjectRule):
         found: dict[str, tuple[str, Path, int, int] | None] = {}
         for name, path in stack_files(self.project.root).items():
             found[name] = None
-            try:
-                document = self.project.yaml(path)
-            except YAMLProblem:
-                continue
-            config = document.get("config") if isinstance(document, CommentedMap) else None
+            document = self.project.mapping(path)
+            config = document.get("config") if document is not None else None
             value = config.get("aws:region") if isinstance(config, CommentedMap) else None
             if isinstance(value, str) and value.strip():
                 found[name] = (value.strip(), path, *value_position(config, "aws:region"))
@@ -186,11 +183,8 @@ class RegionFileMismatch(ProjectRule):
 
     def _project_region(self) -> tuple[str, int, int] | None:
         """Pulumi.yaml's aws:region (plain, `value:` or `default:`) with its position."""
-        try:
-            document = self.project.yaml(self.project.project_file)
-        except YAMLProblem:
-            return None
-        config = document.get("config") if isinstance(document, CommentedMap) else None
+        document = self.project.mapping(self.project.project_file)
+        config = document.get("config") if document is not None else None
         if not isinstance(config, CommentedMap) or "aws:region" not in config:
             return None
         declaration = config["aws:region"]

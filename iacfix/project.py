@@ -100,6 +100,15 @@ class Project:
             self.edits[path] = data
             self._documents.pop(path, None)
 
+    def mapping(self, path: Path) -> CommentedMap | None:
+        """The file as a round-trip mapping, or None when it is missing, does not parse or is not
+        a mapping: rules that edit a document skip such files (pulumi-yaml-invalid reports them)."""
+        try:
+            document = self.yaml(path)
+        except YAMLProblem:
+            return None
+        return document if isinstance(document, CommentedMap) else None
+
     def yaml(self, path: Path) -> Any:
         """The file as a round-trip document (CommentedMap for a mapping); None if missing.
 
