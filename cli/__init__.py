@@ -28,12 +28,13 @@ from iacfix import pr as pr_module
 from iacfix.annotations import github_annotations
 from iacfix.context import context_for_directory
 from iacfix.diff import file_diff, patch, stats
-from iacfix.engine import run
+from iacfix.engine import fix_source, run
 from iacfix.errors import GitHubError, IacfixError, UsageError
 from iacfix.files import discover_projects, write_atomic
 from iacfix.github import DEFAULT_API_URL, GitHub
 from iacfix.registry import all_rules, rule_by_id, select_rules
 from iacfix.results import FileResult, Report, Safety
+from iacfix.rule import RuleSettings
 from iacfix.sarif import sarif_log
 
 from . import render
@@ -68,6 +69,11 @@ UnsafeFixes = Annotated[
 Region = Annotated[Optional[str], typer.Option("--region", help="The AWS region the program deploys to.")]
 Stack = Annotated[
     Optional[str], typer.Option("--stack", help="The stack whose Pulumi.<stack>.yaml gives config and region.")
+]
+Profile = Annotated[
+    Optional[str],
+    typer.Option("--profile", help="production (default: report unprotected data) or ephemeral (make test "
+                 "stacks destroyable).", show_default=False),
 ]
 ConfigPath = Annotated[
     Optional[Path], typer.Option("--config", help="A pyproject.toml to read [tool.iacfix] from.", dir_okay=False)
@@ -104,15 +110,25 @@ class _Settings:
     region: Optional[str]
     config: config_module.Config
     stack: Optional[str] = None
+    rule_settings: RuleSettings = RuleSettings()
 
 
-def _run(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, stack: str | None = None) -> Report:
-    s = _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose, stack=stack)
-    return run(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region, stack=s.stack)
+def _run(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, stack: str | None = None,
+         profile: str | None = None) -> Report:
+    return _execute(_settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose, stack=stack,
+                              profile=profile))
 
 
-def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, stack=None) -> _Settings:
+def _execute(s: _Settings) -> Report:
+    return run(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region, stack=s.stack,
+               settings=s.rule_settings)
+
+
+def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, stack=None,
+              profile=None) -> _Settings:
     paths = paths or [Path(".")]
+    if profile is not None:
+        config_module.check_profile(profile, "--profile")
     settings = config_module.load(config_path, start=paths[0])
     rules = select_rules(select or settings.select, [*(settings.ignore or ()), *(ignore or ())])
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
@@ -129,7 +145,8 @@ def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose,
             if root.resolve() not in {(p if p.is_dir() else p.parent).resolve() for p in paths}:
                 render.context(err, str(root), context_for_directory(root.resolve(), region, stack))
     threshold = Safety.UNSAFE if unsafe else Safety.SAFE
-    return _Settings(paths, rules, threshold, settings.exclude, region, settings, stack)
+    return _Settings(paths, rules, threshold, settings.exclude, region, settings, stack,
+                     settings.rule_settings(profile))
 
 
 def _exit(report: Report, *, failed: bool) -> None:
@@ -147,6 +164,7 @@ def check(
     unsafe_fixes: UnsafeFixes = None,
     region: Region = None,
     stack: Stack = None,
+    profile: Profile = None,
     config: ConfigPath = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--output-format", help="How to print findings.")
@@ -156,14 +174,15 @@ def check(
     verbose: Verbose = False,
 ) -> None:
     """Report every finding, fixable or not. Writes nothing. Exit 1 if there are findings."""
-    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack)
+    s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile)
+    report = _execute(s)
     out, err = render.consoles()
     if output_format is OutputFormat.json:
         out.print(render.as_json(report), markup=False)
     elif output_format in (OutputFormat.sarif, OutputFormat.github):
         # Written raw: rich would read `:name:` in a message as an emoji code.
         if output_format is OutputFormat.sarif:
-            typer.echo(json.dumps(sarif_log(report, all_rules(), region=region), indent=2))
+            typer.echo(json.dumps(sarif_log(report, all_rules(), region=s.region, settings=s.rule_settings), indent=2))
         else:
             typer.echo(github_annotations(report), nl=False)
         render.problems(err, report)
@@ -198,12 +217,13 @@ def diff(
     unsafe_fixes: UnsafeFixes = None,
     region: Region = None,
     stack: Stack = None,
+    profile: Profile = None,
     config: ConfigPath = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Print the unified diff `apply` would make (git apply / patch -p1 take it). Writes nothing."""
-    _print_diff(_run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack), quiet)
+    _print_diff(_run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile), quiet)
 
 
 @app.command()
@@ -215,13 +235,14 @@ def apply(
     unsafe_fixes: UnsafeFixes = None,
     region: Region = None,
     stack: Stack = None,
+    profile: Profile = None,
     config: ConfigPath = None,
     dry_run: Annotated[bool, typer.Option("--diff", "--dry-run", help="Print the diff instead of writing.")] = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Apply fixes in place (changed files only). Exit 0 if nothing remains, 1 if findings remain."""
-    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack)
+    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile)
     if dry_run:
         _print_diff(report, quiet)
     final = Report(files=tuple(_write(r) if r.changed else r for r in report.files))
@@ -259,14 +280,15 @@ def commit(
     ignore: Ignore = None,
     unsafe_fixes: UnsafeFixes = None,
     region: Region = None,
+    profile: Profile = None,
     config: ConfigPath = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Apply fixes, then commit only the files iacfix changed. Exit as apply; 2 if it refuses."""
-    s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose)
+    s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose, profile=profile)
     outcome = git_module.commit_fixes(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region,
-                                      per_rule=per_rule, allow_dirty=allow_dirty)
+                                      per_rule=per_rule, allow_dirty=allow_dirty, settings=s.rule_settings)
     out, err = render.consoles()
     render.findings(out, outcome.report, remaining_only=True)
     for made in outcome.commits:  # raw: rich would read `:name:` as an emoji code
@@ -298,6 +320,7 @@ def pr(
     ignore: Ignore = None,
     unsafe_fixes: UnsafeFixes = None,
     region: Region = None,
+    profile: Profile = None,
     config: ConfigPath = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
@@ -311,13 +334,13 @@ def pr(
     token = os.environ.get(token_env, "")
     if not dry_run and not token:
         raise GitHubError(f"no GitHub token: set {token_env} (or name another variable with --token-env)")
-    s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose)
+    s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose, profile=profile)
     options = pr_module.Options(repo=repo, base=base, remote=remote, draft=draft, per_rule=not group, force=force,
                                 labels=s.config.pr_labels, secrets=(token,) if token else ())
     hub = None if dry_run else GitHub(repo, token, api_url=api_url, token_env=token_env)
     try:
         outcome = pr_module.pull_requests(s.paths, s.rules, s.threshold, options, exclude=s.exclude,
-                                          region=s.region, hub=hub)
+                                          region=s.region, hub=hub, settings=s.rule_settings)
     finally:
         if hub is not None:
             hub.close()
@@ -355,11 +378,15 @@ def rules(
 
 def example_patch(rule_id: str) -> bytes | None:
     """The rule's `example` fixture as a diff, from the installed fixtures: a file pair, or for a
-    project-level rule a pair of project trees."""
+    project-level rule a pair of project trees. A report-only rule's `example.flagged.py` is shown
+    as the file with the findings the rule reports on it."""
     folder = resources.files("iacfix.fixtures") / rule_id
     before, after = folder / "example.before.py", folder / "example.after.py"
     if before.is_file() and after.is_file():
         return file_diff(FileResult(path="example.py", source=before.read_bytes(), output=after.read_bytes()))
+    flagged = folder / "example.flagged.py"
+    if flagged.is_file():
+        return _flagged_example(rule_id, flagged.read_bytes())
     before, after = _files_under(folder / "example" / "before"), _files_under(folder / "example" / "after")
     if not after:
         return None
@@ -367,6 +394,12 @@ def example_patch(rule_id: str) -> bytes | None:
         FileResult(path=name, source=before.get(name, b""), output=after.get(name, b""))
         for name in sorted(before.keys() | after.keys())
     )
+
+
+def _flagged_example(rule_id: str, source: bytes) -> bytes:
+    result = fix_source("example.py", source, [rule_by_id(rule_id)], None)
+    lines = [f"example.py:{f.line}:{f.column}: {f.rule_id} {f.message}" for f in result.findings]
+    return source + b"\n" + "\n".join(lines).encode() + b"\n"
 
 
 def _files_under(folder, prefix: str = "") -> dict[str, bytes]:

@@ -121,6 +121,9 @@ def rule_table(out: Console, rules: Iterable[type[Rule]]) -> None:
 def rule_doc(out: Console, rule: type[Rule], example_patch: bytes | None) -> None:
     doc = inspect.cleandoc(rule.__doc__ or "")
     text = f"# {rule.id}\n\n{rule.title}. Fix safety: **{rule.safety.value}**.\n\n{doc}\n"
+    if rule.options:
+        settings = "\n".join(f"- `{name}` (default: `{default!r}`)" for name, default in rule.options.items())
+        text += f"\n## Options\nSet in `[tool.iacfix.options.{rule.id}]` of pyproject.toml:\n{settings}\n"
     if out.is_terminal:
         out.print(Markdown(text))
     else:

@@ -7,16 +7,21 @@ naming the file and the key.
     unsafe-fixes = false
     exclude = ["generated/*"]          # fnmatch patterns, on top of .git, venvs, caches
     region = "eu-south-1"
+    profile = "ephemeral"              # "production" (default) or "ephemeral" (test and PR stacks)
     pr-labels = ["iacfix"]          # labels `iacfix pr` puts on its pull requests
+
+    [tool.iacfix.options.required-tags-missing]   # per-rule options (`iacfix rules ID` lists them)
+    tags = ["Environment", "Owner", "CostCenter"]
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from iacfix.errors import ConfigError
+from iacfix.rule import PROFILES, RuleSettings
 
 try:
     import tomllib
@@ -33,7 +38,13 @@ class Config:
     unsafe_fixes: bool = False
     exclude: tuple[str, ...] = ()
     region: str | None = None
+    profile: str | None = None
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
     pr_labels: tuple[str, ...] = ()
+
+    def rule_settings(self, profile: str | None = None) -> RuleSettings:
+        """What rules read, with `profile` (from --profile) over the configured one."""
+        return RuleSettings(profile=profile or self.profile or PROFILES[0], options=self.options)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -82,6 +93,10 @@ def parse(table: dict[str, Any], source: str) -> Config:
             values["pr_labels"] = strings(key)
             if not all(label.strip() for label in values["pr_labels"]):
                 raise ConfigError(f"{where(key)} must not contain empty label names")
+        elif key == "profile":
+            values["profile"] = check_profile(table[key], where(key))
+        elif key == "options":
+            values["options"] = _options(table[key], where(key))
         elif key == "region":
             if not isinstance(table[key], str) or not table[key]:
                 raise ConfigError(f"{where(key)} must be a region name such as \"eu-south-1\"")
@@ -89,6 +104,45 @@ def parse(table: dict[str, Any], source: str) -> Config:
         else:
             raise ConfigError(f"{where(key)}: unknown key")
     return Config(**values)
+
+
+def check_profile(value: Any, where: str) -> str:
+    if value not in PROFILES:
+        raise ConfigError(f"{where} must be one of {', '.join(map(repr, PROFILES))}, got {value!r}")
+    return value
+
+
+def _options(table: Any, where: str) -> dict[str, dict[str, Any]]:
+    """`[tool.iacfix.options.<rule-id>]` tables, checked against each rule's option defaults."""
+    from iacfix.registry import all_rules  # the registry imports every rule: only when needed
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table of rule ids")
+    rules = {rule.id: rule for rule in all_rules()}
+    options: dict[str, dict[str, Any]] = {}
+    for rule_id, values in table.items():
+        rule = rules.get(rule_id)
+        if rule is None:
+            raise ConfigError(f"{where}.{rule_id}: unknown rule id")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}.{rule_id} must be a table")
+        for name, value in values.items():
+            if name not in rule.options:
+                known = ", ".join(rule.options) or "none"
+                raise ConfigError(f"{where}.{rule_id}: unknown option {name!r} (options: {known})")
+            _check_option_value(value, rule.options[name], f"{where}.{rule_id}.{name}")
+        options[rule_id] = dict(values)
+    return options
+
+
+def _check_option_value(value: Any, default: Any, where: str) -> None:
+    """A configured value must have its default's type (a list of strings for list options)."""
+    if isinstance(default, (list, tuple)):
+        ok, kind = isinstance(value, list) and all(isinstance(v, str) for v in value), "a list of strings"
+    else:
+        ok, kind = type(value) is type(default), f"a {type(default).__name__}"
+    if not ok:
+        raise ConfigError(f"{where} must be {kind}, got {value!r}")
 
 
 def _read(path: Path) -> dict[str, Any]:

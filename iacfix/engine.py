@@ -22,7 +22,7 @@ from iacfix.context import ProjectContext, context_for_directory
 from iacfix.files import discover, discover_projects
 from iacfix.project import Project, ProjectRule
 from iacfix.results import FileResult, Finding, Report, Safety
-from iacfix.rule import FileContext, Rule, RuleDocs, parse_suppressions
+from iacfix.rule import FileContext, Rule, RuleDocs, RuleSettings, parse_suppressions
 
 def fix_source(
     path: str,
@@ -31,14 +31,16 @@ def fix_source(
     threshold: Safety | None = Safety.SAFE,
     *,
     project: ProjectContext | None = None,
+    settings: RuleSettings | None = None,
 ) -> FileResult:
     """Run `rules` over one file's bytes and return what they found and what they fixed.
 
     `threshold` is the least safe fix applied (SAFE by default, UNSAFE with --unsafe-fixes,
     None to apply nothing). Project-level rules in `rules` are ignored here (`run` runs them).
-    Fixes are never written here.
+    `settings` carries the profile and per-rule options. Fixes are never written here.
     """
     project = project or ProjectContext()
+    settings = settings or RuleSettings()
     rules = [rule for rule in rules if issubclass(rule, Rule) and _has_evidence(rule, source)]
     unchanged = FileResult(path=path, source=source, output=source)
     if not rules:
@@ -70,6 +72,7 @@ def fix_source(
             path=path,
             threshold=threshold,
             project=project,
+            settings=settings,
             suppressions=suppressions,
             original_line=_line_map(module.code, tree.code) if tree is not module else _same,
         )
@@ -147,6 +150,7 @@ def run(
     exclude: Iterable[str] = (),
     region: str | None = None,
     stack: str | None = None,
+    settings: RuleSettings | None = None,
 ) -> Report:
     """Check (and compute fixes for) every Python file under `paths`, and every Pulumi project
     whose Pulumi.yaml is under them. Writes nothing.
@@ -159,7 +163,8 @@ def run(
     python_rules = [r for r in rules if issubclass(r, Rule)]
     project_rules = [r for r in rules if issubclass(r, ProjectRule)]
     files = discover(paths, exclude)
-    projects = _run_project_rules(paths, files, project_rules, threshold, exclude, region, stack)
+    settings = settings or RuleSettings()
+    projects = _run_project_rules(paths, files, project_rules, threshold, exclude, region, stack, settings)
 
     results = []
     for file in files:
@@ -173,9 +178,10 @@ def run(
         context = context_for_directory(file.parent.resolve(), region, stack)
         edited = projects.pop(file.resolve(), None)
         if edited is None:
-            results.append(fix_source(shown, source, python_rules, threshold, project=context))
+            results.append(fix_source(shown, source, python_rules, threshold, project=context,
+                                      settings=settings))
             continue
-        result = fix_source(shown, edited.output, python_rules, threshold, project=context)
+        result = fix_source(shown, edited.output, python_rules, threshold, project=context, settings=settings)
         results.append(replace(
             result,
             source=source,
@@ -187,7 +193,7 @@ def run(
     return Report(files=tuple(sorted(results, key=lambda r: r.path)))
 
 
-def _run_project_rules(paths, files, rules, threshold, exclude, region, stack) -> dict[Path, FileResult]:
+def _run_project_rules(paths, files, rules, threshold, exclude, region, stack, settings) -> dict[Path, FileResult]:
     """FileResults, keyed by resolved path, of every file project-level rules changed or flagged."""
     if not rules:
         return {}
@@ -198,7 +204,7 @@ def _run_project_rules(paths, files, rules, threshold, exclude, region, stack) -
     for root in discover_projects(paths, exclude):
         root = root.resolve()
         inside = [f for f in files if root in f.resolve().parents]
-        project = Project(root, context_for_directory(root, region, stack), inside, display_path)
+        project = Project(root, context_for_directory(root, region, stack), inside, display_path, settings)
         for rule_class in rules:
             rule = rule_class(project, threshold)
             before = project.snapshot()

@@ -33,7 +33,7 @@ from iacfix.errors import GitError, IacfixError
 from iacfix.context import PROJECT_FILE
 from iacfix.files import discover, discover_projects, write_atomic
 from iacfix.results import FileResult, Finding, Report, Safety
-from iacfix.rule import Rule
+from iacfix.rule import Rule, RuleSettings
 
 #: Files git leaves in the git directory while an operation waits for the user.
 _IN_PROGRESS = (
@@ -247,6 +247,7 @@ def commit_fixes(
     region: str | None = None,
     per_rule: bool = False,
     allow_dirty: bool = False,
+    settings: RuleSettings | None = None,
 ) -> CommitOutcome:
     """Apply the fixes under `paths` and commit only the files iacfix changed.
 
@@ -258,12 +259,12 @@ def commit_fixes(
         repo = open_repository(paths[0])
         require_branch(repo)
         files = candidate_files(repo, paths, exclude)
-        plan = run(files, rules, threshold, region=region)
+        plan = run(files, rules, threshold, region=region, settings=settings)
         _refuse_dirty(repo, plan.changed, allow_dirty)
         steps = [plan]
         if per_rule:  # each rule runs on the files as the previous rule's commit left them
             fixing = {f.rule_id for f in plan.findings if f.fixed}
-            steps = (run(files, [rule], threshold, region=region) for rule in rules if rule.id in fixing)
+            steps = (run(files, [rule], threshold, region=region, settings=settings) for rule in rules if rule.id in fixing)
         commits = []
         for step in steps:
             if not step.changed:

@@ -25,7 +25,7 @@ from iacfix.engine import run
 from iacfix.errors import GitError, UsageError
 from iacfix.github import GitHub
 from iacfix.results import FileResult, Finding, Report, Safety
-from iacfix.rule import Rule
+from iacfix.rule import Rule, RuleSettings
 
 #: The identity of iacfix's commits; with the trailer it tells iacfix's commits from people's.
 BOT = Actor("iacfix", "iacfix-bot@users.noreply.github.com")
@@ -114,6 +114,7 @@ def pull_requests(
     exclude: Iterable[str] = (),
     region: str | None = None,
     hub: GitHub | None = None,
+    settings: RuleSettings | None = None,
 ) -> Outcome:
     """Build the proposals for `paths` on the remote's base and, given `hub`, open or update their
     pull requests. Without `hub` (a dry run) nothing is fetched, pushed or asked of GitHub."""
@@ -121,7 +122,7 @@ def pull_requests(
     with git.git_errors(options.secrets):
         base = resolve_base(repo, options, fetch=hub is not None)
         report, proposals = build(repo, base, paths, rules, threshold, exclude=exclude, region=region,
-                                  per_rule=options.per_rule)
+                                  per_rule=options.per_rule, settings=settings)
         actions = tuple(submit(repo, hub, p, options) for p in proposals) if hub is not None else ()
     return Outcome(report, tuple(proposals), actions)
 
@@ -151,6 +152,7 @@ def build(
     exclude: Iterable[str] = (),
     region: str | None = None,
     per_rule: bool = False,
+    settings: RuleSettings | None = None,
 ) -> tuple[Report, list[Proposal]]:
     """Compute the fixes for `paths` at `base` and commit each proposal on the base.
 
@@ -165,13 +167,13 @@ def build(
             if not target.exists():
                 raise UsageError(f"{name or '.'}: not in the base commit {base[:12]}")
         files = git.candidate_files(tree, targets, exclude)
-        report = run(files, rules, threshold, region=region)
+        report = run(files, rules, threshold, region=region, settings=settings)
         fixed_rules = {f.rule_id for f in report.findings if f.fixed}
         groups = [(r.id, [r]) for r in rules if r.id in fixed_rules] if per_rule else [("all", list(rules))]
         proposals = []
         for label, group in groups:
             tree.head.reset(base, index=True, working_tree=True)
-            step = run(files, group, threshold, region=region) if per_rule else report
+            step = run(files, group, threshold, region=region, settings=settings) if per_rule else report
             if not step.changed:
                 continue
             git.write_all(step.changed)

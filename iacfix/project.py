@@ -22,7 +22,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from iacfix.context import PROJECT_FILE, ProjectContext
 from iacfix.results import Finding, Safety
-from iacfix.rule import ALL_RULES, RuleDocs, suppression_ids
+from iacfix.rule import ALL_RULES, RuleDocs, RuleSettings, suppression_ids
 
 
 class YAMLProblem(Exception):
@@ -46,9 +46,10 @@ class Project:
     """One Pulumi project as a rule sees it; edits stay in memory until the CLI writes them."""
 
     def __init__(self, root: Path, context: ProjectContext, python_files: list[Path],
-                 display: Any = str) -> None:
+                 display: Any = str, settings: RuleSettings | None = None) -> None:
         self.root = root
         self.context = context
+        self.settings = settings or RuleSettings()
         self.python_files = python_files
         self._display = display
         self._originals: dict[Path, bytes | None] = {}
@@ -223,6 +224,10 @@ class ProjectRule(RuleDocs):
     @property
     def findings(self) -> list[Finding]:
         return [f for found in self.findings_by_path.values() for f in found]
+
+    @property
+    def settings(self) -> RuleSettings:
+        return self.project.settings
 
     def check(self) -> None:
         """Inspect `self.project`; `report()` each failure and edit files where it returns True."""

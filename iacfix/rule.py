@@ -14,7 +14,7 @@ import re
 import tokenize
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
@@ -61,6 +61,27 @@ def parse_suppressions(code: str) -> dict[int, frozenset[str]]:
     return found
 
 
+#: Profiles for rules whose right answer depends on intent (deletion protection, final
+#: snapshots, `protect=True`): `production` keeps real stacks safe and is the default;
+#: `ephemeral` (test and PR stacks) makes them destroyable.
+PROFILES = ("production", "ephemeral")
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """Run-wide choices rules read: the profile, and per-rule options from
+    `[tool.iacfix.options.<rule-id>]` (validated against each rule's `options` defaults)."""
+
+    profile: str = "production"
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def option(self, rule: type[RuleDocs], name: str) -> Any:
+        """The configured value of a rule's option, else the rule's default."""
+        if name not in rule.options:
+            raise KeyError(f"rule {rule.id} has no option {name!r}")
+        return self.options.get(rule.id, {}).get(name, rule.options[name])
+
+
 @dataclass(frozen=True)
 class FileContext:
     """What a rule knows about the file it runs on; built by the engine for each rule run."""
@@ -68,6 +89,7 @@ class FileContext:
     path: str
     threshold: Safety | None = Safety.SAFE
     project: ProjectContext = field(default_factory=ProjectContext)
+    settings: RuleSettings = field(default_factory=RuleSettings)
     suppressions: Mapping[int, frozenset[str]] = field(default_factory=dict)
     #: Maps a line of the tree the rule sees back to the line of the file as read. Earlier
     #: rules may have added lines (imports); findings and suppressions use the original lines.
@@ -93,6 +115,22 @@ class RuleDocs:
     #: Byte strings of which at least one must occur in a file for the rule to be able to fire.
     #: The engine never parses a file for a rule whose evidence is absent. Empty means always run.
     evidence: ClassVar[tuple[bytes, ...]] = ()
+    #: Options a user may set in `[tool.iacfix.options.<rule-id>]`: name -> default value (the
+    #: default's type is the type a configured value must have).
+    options: ClassVar[Mapping[str, Any]] = {}
+
+    @property
+    def settings(self) -> RuleSettings:
+        raise NotImplementedError
+
+    @property
+    def profile(self) -> str:
+        """`production` (the default) or `ephemeral`; see `PROFILES`."""
+        return self.settings.profile
+
+    def option(self, name: str) -> Any:
+        """This rule's option `name`: the configured value, else the default in `options`."""
+        return self.settings.option(type(self), name)
 
     @classmethod
     def summary(cls) -> str:
@@ -160,6 +198,10 @@ class Rule(RuleDocs, VisitorBasedCodemodCommand):
     @property
     def project(self) -> ProjectContext:
         return self.file.project
+
+    @property
+    def settings(self) -> RuleSettings:
+        return self.file.settings
 
     def report(self, node: cst.CSTNode, message: str, *, safety: Safety | None = None) -> bool:
         """Record a finding at `node`; return True when the rule should rewrite it.

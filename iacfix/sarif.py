@@ -36,7 +36,7 @@ from iacfix import __version__
 from iacfix.context import context_for_directory
 from iacfix.engine import fix_source
 from iacfix.results import FileResult, Finding, Report
-from iacfix.rule import Rule
+from iacfix.rule import Rule, RuleSettings
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -47,17 +47,18 @@ Hunk = tuple[int, int, int, int]  # (i1, i2, j1, j2): source lines [i1, i2) beco
 
 
 def sarif_log(
-    report: Report, rules: Sequence[type[Rule]], *, region: str | None = None, root: Path | None = None
+    report: Report, rules: Sequence[type[Rule]], *, region: str | None = None, root: Path | None = None,
+    settings: RuleSettings | None = None,
 ) -> dict:
     """The SARIF log of `report`. `rules` are the rules iacfix has (the driver's rule list);
-    `region` is the run's `--region`; `root` is the directory the report's paths are relative to
-    (the working directory, as the engine reports them)."""
+    `region` and `settings` are the run's; `root` is the directory the report's paths are relative
+    to (the working directory, as the engine reports them)."""
     root = (root or Path.cwd()).resolve()
     index = {rule.id: position for position, rule in enumerate(rules)}
     by_id = {rule.id: rule for rule in rules}
     results = []
     for file in report.files:
-        fixes = _fixes(file, by_id, region)
+        fixes = _fixes(file, by_id, region, settings)
         for position, (finding, fingerprint) in enumerate(zip(file.findings, _fingerprints(file))):
             results.append(_result(finding, fingerprint, index, by_id, fixes.get(position, [])))
     run = {
@@ -193,14 +194,14 @@ def _fingerprints(file: FileResult) -> list[str]:
 # --- fixes ---------------------------------------------------------------------------------------
 
 
-def _fixes(file: FileResult, by_id: dict, region: str | None) -> dict[int, list[dict]]:
+def _fixes(file: FileResult, by_id: dict, region: str | None, settings=None) -> dict[int, list[dict]]:
     """Replacements per finding (by position in `file.findings`) from the file's diff hunks."""
     fixed = [position for position, finding in enumerate(file.findings) if finding.fixed]
     if not file.changed or not fixed:
         return {}
     before = _lines(_decode(file.source, file))
     after = _lines(_decode(file.output, file))
-    rule_spans = _rule_spans(file, before, [file.findings[p] for p in fixed], by_id, region)
+    rule_spans = _rule_spans(file, before, [file.findings[p] for p in fixed], by_id, region, settings)
     owned: dict[int, list[dict]] = defaultdict(list)
     for hunk in _hunks(before, after):
         rules = {rule_id for rule_id, spans in rule_spans.items() if any(_overlap(hunk, s) for s in spans)}
@@ -210,7 +211,7 @@ def _fixes(file: FileResult, by_id: dict, region: str | None) -> dict[int, list[
     return owned
 
 
-def _rule_spans(file, before, fixed: list[Finding], by_id: dict, region) -> dict[str, list[Hunk]]:
+def _rule_spans(file, before, fixed: list[Finding], by_id: dict, region, settings) -> dict[str, list[Hunk]]:
     """The source lines each fixing rule touches when it runs alone on the file.
 
     Only needed when more than one rule fixed something in the file (empty otherwise: every hunk
@@ -226,7 +227,8 @@ def _rule_spans(file, before, fixed: list[Finding], by_id: dict, region) -> dict
         if rule_id not in by_id:
             continue
         threshold = max((f.safety for f in fixed if f.rule_id == rule_id), key=lambda s: s.rank)
-        alone = fix_source(file.path, file.source, [by_id[rule_id]], threshold, project=project)
+        alone = fix_source(file.path, file.source, [by_id[rule_id]], threshold, project=project,
+                           settings=settings)
         spans[rule_id] = _hunks(before, _lines(_decode(alone.output, file)))
     return spans
 

@@ -104,3 +104,16 @@ class UppercaseMarker(ProjectRule):
             data = self.project.read(path)
             if b"marker" in data and self.report(path, 1, 1, "marker found"):
                 self.project.write(path, data.replace(b"marker", b"MARKER"))
+
+
+class ProfileAware(Rule):
+    """Reports "p" with the profile and its `word` option in the message (exercises settings)."""
+
+    id = "profile-aware"
+    title = "Report p"
+    safety = Safety.DISPLAY_ONLY
+    options = {"word": "default", "names": ["x"]}
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if node.value == '"p"':
+            self.report(node, f"{self.profile} {self.option('word')} {','.join(self.option('names'))}")

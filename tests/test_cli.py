@@ -245,3 +245,14 @@ def test_diff_of_crlf_bom_and_latin1_files_applies_with_git(project):
     assert b"\r\n" in stack.read_bytes() and stack.read_bytes().startswith(b"\xef\xbb\xbf")
     assert legacy.read_bytes().endswith(b'"awslogs-region": aws.get_region().region})')
     assert b"Caf\xe9" in legacy.read_bytes()
+
+
+def test_bad_profile_option_exits_2(project):
+    result = invoke("check", "--profile", "staging", ".")
+    assert result.exit_code == 2 and "--profile must be one of 'production', 'ephemeral'" in result.stderr
+
+
+def test_bad_profile_in_config_names_file_and_key(project):
+    (project / "pyproject.toml").write_text('[tool.iacfix]\nprofile = "prod"\n')
+    result = invoke("check", ".")
+    assert result.exit_code == 2 and "pyproject.toml: [tool.iacfix] profile must be one of" in result.stderr

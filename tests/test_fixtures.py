@@ -7,6 +7,8 @@ For each `fixtures/<rule-id>/<case>.before.py` with its `<case>.after.py`:
 - idempotence: the rule leaves `after` unchanged and finds nothing fixable in it;
 - cross-rule quiet: all rules together leave `after` unchanged.
 Each `<case>.clean.py` look-alike comes back byte-identical with no finding of any rule.
+Each `<case>.flagged.py` (a report-only case) comes back byte-identical, and the rule's findings
+are exactly on the lines marked `# expect: <rule-id>`.
 
 Directory cases `fixtures/<rule-id>/<case>/before/` + `after/` are whole projects (Pulumi.yaml,
 stack files, Python): the engine runs on a copy of `before/` with the project context it finds
@@ -15,8 +17,9 @@ counterpart included); the same idempotence and cross-rule checks follow. A `<ca
 must come back untouched with no finding of any rule.
 
 An optional `fixtures/<rule-id>/context.toml` sets the context of a case: `[<case>]` with
-`aws-major`, `region`, `stack`, `unsafe-fixes` (default: aws-major 7 for file cases, what the
-project says for directory cases, no region, unsafe fixes on so UNSAFE rules show their fix).
+`aws-major`, `region`, `stack`, `unsafe-fixes`, `profile` and `options` (this rule's options, a
+table) (default: aws-major 7 for file cases, what the project says for directory cases, no region,
+unsafe fixes on so UNSAFE rules show their fix, profile production, the rule's default options).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from iacfix.context import ProjectContext
 from iacfix.engine import fix_source, run as run_engine
 from iacfix.registry import all_rules, rule_by_id
 from iacfix.results import Safety
+from iacfix.rule import RuleSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,7 +51,8 @@ class Case:
     rule_id: str
     name: str
     before: Path
-    after: Path | None  # None for a clean look-alike
+    after: Path | None  # None for a clean look-alike or a flagged (report-only) case
+    flagged: bool = False
 
     @property
     def id(self) -> str:
@@ -63,6 +68,11 @@ class Case:
         threshold = Safety.UNSAFE if table.get("unsafe-fixes", True) else Safety.SAFE
         return project, threshold
 
+    def rule_settings(self) -> RuleSettings:
+        table = self.table()
+        return RuleSettings(profile=table.get("profile", "production"),
+                            options={self.rule_id: table.get("options", {})})
+
 
 def collect_cases() -> list[Case]:
     cases = []
@@ -72,6 +82,8 @@ def collect_cases() -> list[Case]:
             cases.append(Case(folder.name, name, before, folder / f"{name}.after.py"))
         for clean in sorted(folder.glob("*.clean.py")):
             cases.append(Case(folder.name, clean.name.removesuffix(".clean.py"), clean, None))
+        for flagged in sorted(folder.glob("*.flagged.py")):
+            cases.append(Case(folder.name, flagged.name.removesuffix(".flagged.py"), flagged, None, flagged=True))
     return cases
 
 
@@ -93,13 +105,14 @@ def collect_tree_cases() -> list[Case]:
 CASES = collect_cases()
 TREE_CASES = collect_tree_cases()
 FIX_CASES = [c for c in CASES if c.after is not None]
-CLEAN_CASES = [c for c in CASES if c.after is None]
+CLEAN_CASES = [c for c in CASES if c.after is None and not c.flagged]
+FLAGGED_CASES = [c for c in CASES if c.flagged]
 
 
 def run(case: Case, source: bytes, rules=None):
     project, threshold = case.settings()
     rules = rules if rules is not None else [rule_by_id(case.rule_id)]
-    return fix_source(case.before.name, source, rules, threshold, project=project)
+    return fix_source(case.before.name, source, rules, threshold, project=project, settings=case.rule_settings())
 
 
 @pytest.mark.parametrize("case", FIX_CASES, ids=lambda c: c.id)
@@ -132,11 +145,38 @@ def test_clean_case_untouched(case: Case) -> None:
     assert result.findings == (), [f"{f.rule_id}: {f.message}" for f in result.findings]
 
 
+def expected_lines(source: bytes, rule_id: str) -> set[int]:
+    """Lines carrying an `# expect: <rule-id>` marker (several ids may be comma-separated)."""
+    marked = set()
+    for number, line in enumerate(source.decode("utf-8").splitlines(), start=1):
+        _, sep, ids = line.partition("# expect:")
+        if sep and rule_id in {part.strip() for part in ids.split(",")}:
+            marked.add(number)
+    return marked
+
+
+@pytest.mark.parametrize("case", FLAGGED_CASES, ids=lambda c: c.id)
+def test_flagged_case_reported_where_marked(case: Case) -> None:
+    source = case.before.read_bytes()
+    marked = expected_lines(source, case.rule_id)
+    assert marked, "a flagged case marks the lines it expects findings on with `# expect: <rule-id>`"
+    result = run(case, source)
+    assert result.error is None and result.skipped is None, result.error or result.skipped
+    assert result.output == source, "a flagged (report-only) case must not be rewritten"
+    found = {f.line for f in result.findings if f.rule_id == case.rule_id}
+    assert found == marked, [f"{f.line}: {f.message}" for f in result.findings]
+    assert not [f for f in result.findings if f.fixable], "report-only findings must not be fixable"
+
+    everything = run(case, source, rules=all_rules())
+    assert everything.output == source, "another rule rewrites this report-only case"
+
+
 @pytest.mark.parametrize("case", FIX_CASES, ids=lambda c: c.id)
 def test_safe_threshold_applies_only_safe_fixes(case: Case) -> None:
     project, _ = case.settings()
     rule = rule_by_id(case.rule_id)
-    result = fix_source(case.before.name, case.before.read_bytes(), [rule], Safety.SAFE, project=project)
+    result = fix_source(case.before.name, case.before.read_bytes(), [rule], Safety.SAFE, project=project,
+                        settings=case.rule_settings())
     for finding in result.findings:
         assert finding.fixed == (finding.safety is Safety.SAFE)
     if not any(f.fixed for f in result.findings):
@@ -153,7 +193,7 @@ def run_tree(case: Case, root: Path, rules=None):
     table = case.table()
     threshold = Safety.UNSAFE if table.get("unsafe-fixes", True) else Safety.SAFE
     report = run_engine([root], rules or [rule_by_id(case.rule_id)], threshold,
-                        region=table.get("region"), stack=table.get("stack"))
+                        region=table.get("region"), stack=table.get("stack"), settings=case.rule_settings())
     for result in report.changed:
         (root.parent / result.path).write_bytes(result.output)
     return report

@@ -47,7 +47,8 @@ def test_rule_has_example_variants_and_look_alikes(rule):
     tree_pairs = [p.name for p in folder.iterdir() if (p / "before").is_dir()]
     for name in tree_pairs:
         assert (folder / name / "after").is_dir(), f"{name}/before has no after/"
-    cases = file_pairs + tree_pairs
+    flagged = [p.name.removesuffix(".flagged.py") for p in folder.glob("*.flagged.py")]
+    cases = file_pairs + tree_pairs + flagged
     assert "example" in cases, f"{rule.id}: needs an example case"
     assert len(cases) - 1 >= 3, f"{rule.id}: needs at least three variant cases"
     clean = list(folder.glob("*.clean.py")) + [p for p in folder.iterdir() if (p / "clean").is_dir()]
