@@ -249,7 +249,7 @@ def installed_aws_major() -> int | None:
 def pinned_aws_major(directory: Path) -> int | None:
     """The pulumi-aws major pinned by the dependency files in `directory`, if any."""
     for requirement in _requirements_in(directory):
-        if _canonical(requirement.name) == PROVIDER:
+        if canonical_name(requirement.name) == PROVIDER:
             return major_of(requirement.specifier)
     return None
 
@@ -270,8 +270,14 @@ def major_of(specifier: SpecifierSet) -> int | None:
     return max(majors) if majors else None
 
 
-def _canonical(name: str) -> str:
+def canonical_name(name: str) -> str:
+    """A distribution name as PyPI compares them (PEP 503): `Pulumi_Random` -> `pulumi-random`."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_names(directory: Path) -> frozenset[str]:
+    """Canonical names of every requirement the dependency files in `directory` list."""
+    return frozenset(canonical_name(r.name) for r in _requirements_in(directory))
 
 
 def _requirements_in(directory: Path) -> list[Requirement]:

@@ -156,7 +156,9 @@ def run(
     whose Pulumi.yaml is under them. Writes nothing.
 
     Project-level rules run first; a Python file one of them changed (line endings, say) then
-    goes through the Python rules from its changed bytes, so every file has one FileResult.
+    goes through the Python rules from its changed bytes, so every file has one FileResult. Project
+    rules marked `after_python` run last and see the Python fixes (a fix that adds
+    `import pulumi_random` makes the project's requirements file need it).
     """
     context_for_directory.cache_clear()  # files may have changed since an earlier run
     paths = list(paths)
@@ -164,37 +166,54 @@ def run(
     project_rules = [r for r in rules if issubclass(r, ProjectRule)]
     files = discover(paths, exclude)
     settings = settings or RuleSettings()
-    projects = _run_project_rules(paths, files, project_rules, threshold, exclude, region, stack, settings)
+    context = (exclude, region, stack, settings)
+    first = [r for r in project_rules if not r.after_python]
+    projects = _run_project_rules(paths, files, first, threshold, *context)
 
-    results = []
+    results: dict[Path, FileResult] = {}
     for file in files:
         shown = display_path(file)
         try:
             source = file.read_bytes()
         except OSError as error:
-            results.append(FileResult(path=shown, source=b"", output=b"",
-                                      skipped=f"cannot read: {error.strerror or error}"))
+            results[file.resolve()] = FileResult(path=shown, source=b"", output=b"",
+                                                 skipped=f"cannot read: {error.strerror or error}")
             continue
-        context = context_for_directory(file.parent.resolve(), region, stack)
+        project = context_for_directory(file.parent.resolve(), region, stack)
         edited = projects.pop(file.resolve(), None)
         if edited is None:
-            results.append(fix_source(shown, source, python_rules, threshold, project=context,
-                                      settings=settings))
+            results[file.resolve()] = fix_source(shown, source, python_rules, threshold, project=project,
+                                                 settings=settings)
             continue
-        result = fix_source(shown, edited.output, python_rules, threshold, project=context, settings=settings)
-        results.append(replace(
-            result,
-            source=source,
-            output=source if result.skipped else result.output,
-            findings=tuple(sorted(edited.findings + result.findings)),
-            error="; ".join(filter(None, (edited.error, result.error))) or None,
-        ))
-    results += projects.values()
-    return Report(files=tuple(sorted(results, key=lambda r: r.path)))
+        result = fix_source(shown, edited.output, python_rules, threshold, project=project, settings=settings)
+        results[file.resolve()] = _merged(replace(result, source=source), edited,
+                                          output=source if result.skipped else result.output)
+    results.update(projects)
+
+    late = [r for r in project_rules if r.after_python]
+    if late:
+        fixed = {path: result.output for path, result in results.items() if result.changed}
+        for path, found in _run_project_rules(paths, files, late, threshold, *context, fixed=fixed).items():
+            earlier = results.get(path)
+            results[path] = found if earlier is None else _merged(
+                earlier, found, output=found.output if found.changed else earlier.output)
+    return Report(files=tuple(sorted(results.values(), key=lambda r: r.path)))
 
 
-def _run_project_rules(paths, files, rules, threshold, exclude, region, stack, settings) -> dict[Path, FileResult]:
-    """FileResults, keyed by resolved path, of every file project-level rules changed or flagged."""
+def _merged(result: FileResult, other: FileResult, *, output: bytes) -> FileResult:
+    """`result` with `other`'s findings and errors added (two phases that saw the same file)."""
+    return replace(
+        result,
+        output=output,
+        findings=tuple(sorted(result.findings + other.findings)),
+        error="; ".join(filter(None, (other.error, result.error))) or None,
+    )
+
+
+def _run_project_rules(paths, files, rules, threshold, exclude, region, stack, settings,
+                       fixed=None) -> dict[Path, FileResult]:
+    """FileResults, keyed by resolved path, of every file project-level rules changed or flagged.
+    `fixed` holds the Python rules' output, for the rules that run after them."""
     if not rules:
         return {}
     findings: dict[Path, list[Finding]] = {}
@@ -204,7 +223,7 @@ def _run_project_rules(paths, files, rules, threshold, exclude, region, stack, s
     for root in discover_projects(paths, exclude):
         root = root.resolve()
         inside = [f for f in files if root in f.resolve().parents]
-        project = Project(root, context_for_directory(root, region, stack), inside, display_path, settings)
+        project = Project(root, context_for_directory(root, region, stack), inside, display_path, settings, fixed)
         for rule_class in rules:
             rule = rule_class(project, threshold)
             before = project.snapshot()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -46,10 +46,14 @@ class Project:
     """One Pulumi project as a rule sees it; edits stay in memory until the CLI writes them."""
 
     def __init__(self, root: Path, context: ProjectContext, python_files: list[Path],
-                 display: Any = str, settings: RuleSettings | None = None) -> None:
+                 display: Any = str, settings: RuleSettings | None = None,
+                 fixed: dict[Path, bytes] | None = None) -> None:
         self.root = root
         self.context = context
         self.settings = settings or RuleSettings()
+        #: Python files as the Python rules left them (resolved path -> bytes), for rules that
+        #: run after them (`ProjectRule.after_python`); empty for the rules that run first.
+        self.fixed = fixed or {}
         self.python_files = python_files
         self._display = display
         self._originals: dict[Path, bytes | None] = {}
@@ -85,8 +89,11 @@ class Project:
         return self._originals[path]
 
     def read(self, path: Path) -> bytes | None:
-        """The current bytes: an earlier rule's edit, else the file on disk."""
-        return self.edits.get(path, self.original(path))
+        """The current bytes: an earlier rule's edit, else the Python rules' output, else the file
+        on disk."""
+        if path in self.edits:
+            return self.edits[path]
+        return self.fixed.get(path.resolve(), self.original(path))
 
     def snapshot(self) -> dict[Path, bytes]:
         return dict(self.edits)
@@ -215,6 +222,11 @@ def value_position(mapping: Any, key: str) -> tuple[int, int]:
 
 class ProjectRule(RuleDocs):
     """Base class of rules that see a whole project. Subclasses implement `check()`."""
+
+    #: Run after the Python rules and see their fixes through `project.read()` (a rule that
+    #: reacts to what a fix introduced, such as a new import that needs a requirement). Such a
+    #: rule edits only files the Python rules do not (dependency files, YAML).
+    after_python: ClassVar[bool] = False
 
     def __init__(self, project: Project, threshold: Safety | None = Safety.SAFE) -> None:
         self.project = project

@@ -117,3 +117,18 @@ class ProfileAware(Rule):
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         if node.value == '"p"':
             self.report(node, f"{self.profile} {self.option('word')} {','.join(self.option('names'))}")
+
+
+class NeedsRandom(Rule):
+    """Rewrites "pw" to a `pulumi_random` call, adding the import (a fix that needs a package)."""
+
+    id = "needs-random"
+    title = "Use pulumi_random"
+    safety = Safety.SAFE
+    evidence = (b'"pw"',)
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        if original.value == '"pw"' and self.report(original, "literal pw"):
+            self.add_needed_import("pulumi_random")
+            return cst.parse_expression('pulumi_random.RandomPassword("pw", length=32).result')
+        return updated

@@ -69,3 +69,21 @@ def test_yaml_edits_keep_crlf_and_bom(tmp_path):
     project.save_yaml(path, document)
     expected = b"\xef\xbb\xbfname: TapStack\r\nconfig:\r\n  aws:region:\r\n    value: us-east-1  # r\r\n"
     assert project.edits[path] == expected
+
+
+def test_rules_after_python_see_the_python_fixes_in_the_same_run(project):
+    from iacfix.codemods.missing_provider_requirement import MissingProviderRequirement
+    from support_rules import NeedsRandom
+
+    (project / "requirements.txt").write_text("pulumi>=3.0.0,<4.0.0\n")
+    (project / "lib" / "other.py").write_text('password = "pw"\n')
+    report = run([project], [MissingProviderRequirement, NeedsRandom])
+    by_path = {r.path: r for r in report.changed}
+    assert by_path["proj/lib/other.py"].output.startswith(b"import pulumi_random\n")
+    requirements = by_path["proj/requirements.txt"]
+    assert requirements.output == b"pulumi>=3.0.0,<4.0.0\npulumi-random>=4.0.0,<5.0.0\n"
+    [finding] = requirements.findings
+    assert finding.message.startswith("lib/other.py imports pulumi_random but requirements.txt does not list")
+
+    # Without the Python fix nothing imports pulumi_random, so nothing is needed.
+    assert not run([project], [MissingProviderRequirement]).changed
