@@ -672,8 +672,9 @@ def _ends_fifo(parts: list[cst.BaseFormattedStringContent]) -> bool:
 
 
 def _spells(other: str, name: str, *, inside: bool = False) -> bool:
-    """Whether a string spells out the physical name `name`: equal to it, or ending an ARN or
-    path with it (`arn:aws:sqs:...:orders`, `/ecs/ml-api`)."""
+    """Whether a string spells out the physical name `name`: equal to it, or containing it as a
+    whole word (`arn:aws:sqs:...:orders`, `"awslogs-group": "/ecs/ml-api"` in JSON text)."""
     if not inside and other == name:
         return True
-    return bool(re.search(rf"(?:^|[:/]){re.escape(name)}(?:$|[/:*\"])", other)) and other != name
+    # A whole word of the text: not inside a longer name (`orders` in `orders-dlq` does not count).
+    return bool(re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", other)) and other != name
