@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -94,26 +93,6 @@ def normalise(name: str) -> str:
     if len(parts) == 4 and parts[0] == "pulumi_aws":
         return ".".join((parts[0], parts[1], parts[3]))
     return name
-
-
-def is_test_path(path: str, root: str | None = None) -> bool:
-    """Whether `path` is test code (under `test`/`tests`, `test_*.py`, `*_test.py`, conftest):
-    judged relative to the project root when it is known (the idea of random-for-secrets)."""
-    if root is not None:
-        try:
-            path = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
-        except (OSError, ValueError):
-            pass
-    parts = PurePosixPath(path.replace("\\", "/")).parts
-    if not parts:
-        return False
-    name = parts[-1]
-    return (
-        any(part in ("test", "tests") for part in parts[:-1])
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
 
 
 def code(node: cst.CSTNode) -> str:

@@ -36,8 +36,9 @@ _RESOLVE_DEPTH = 3
 
 
 class CloudfrontDefaultCertificate(Rule):
-    """A CloudFront distribution on the default `*.cloudfront.net` certificate with `aliases=`
-    (rejected), or with a `minimum_protocol_version` it cannot have (ignored).
+    """A CloudFront distribution on the default `*.cloudfront.net` certificate: with `aliases=`
+    (rejected), with a `minimum_protocol_version` it cannot have (ignored), or alone (TLS 1.0 floor,
+    no custom domain).
 
     `viewer_certificate=DistributionViewerCertificateArgs(cloudfront_default_certificate=True)`
     (or the dict form, or a variable holding either) serves the distribution on its own
@@ -53,8 +54,10 @@ class CloudfrontDefaultCertificate(Rule):
       `DistributionViewerCertificateArgs` in 7.51), and CloudFront serves `*.cloudfront.net` with
       its `TLSv1` policy anyway: the author asks for a TLS floor the distribution cannot have.
 
-    The default certificate alone, without aliases, is not reported (seed 000 §3: it provides
-    HTTPS on the CloudFront name and needs no domain).
+    The default certificate alone is reported too, with a softer message: seed 000 §3 documents
+    it as its one TLS gap. It works (HTTPS on the CloudFront name, no domain needed) but leaves
+    CloudFront's `TLSv1` security policy in force, so clients may still negotiate TLS 1.0 and 1.1,
+    and the API has no name of its own. Test code (`tests/`) is not read.
 
     ## Why is this bad?
     CloudFront refuses an alternate domain name without a trusted certificate covering it:
@@ -90,6 +93,9 @@ class CloudfrontDefaultCertificate(Rule):
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
 
+    def visit_Module(self, node: cst.Module) -> bool:
+        return not self.in_test_code
+
     def visit_Call(self, node: cst.Call) -> None:
         if _DISTRIBUTION not in {canonical(q) for q in self._qualified(node.func)}:
             return
@@ -104,6 +110,7 @@ class CloudfrontDefaultCertificate(Rule):
             return
         owner = describe(node, "cloudfront.Distribution")
         aliases = given.get("aliases")
+        version = certificate.get("minimum_protocol_version")
         if aliases is not None and not self._empty(aliases.value):
             self.report(
                 aliases,
@@ -111,7 +118,14 @@ class CloudfrontDefaultCertificate(Rule):
                 "which only covers *.cloudfront.net, so CloudFront rejects the distribution "
                 f"(InvalidViewerCertificate); supply {_CERTIFICATE_ADVICE} for the aliases.",
             )
-        version = certificate.get("minimum_protocol_version")
+        elif version is None or literal_str(self._value(version)) == _DEFAULT_POLICY:
+            self.report(
+                default,
+                f"{owner} uses cloudfront_default_certificate=True: it serves only its *.cloudfront.net "
+                f"name under CloudFront's {_DEFAULT_POLICY} policy, so clients may still negotiate TLS 1.0 "
+                f"and 1.1; for a production endpoint supply {_CERTIFICATE_ADVICE} and "
+                'minimum_protocol_version="TLSv1.2_2021".',
+            )
         if version is not None:
             value = literal_str(self._value(version))
             if value != _DEFAULT_POLICY:

@@ -22,7 +22,6 @@ from iacfix.codemods._secret_values import (
     Verdict,
     code,
     derived_name,
-    is_test_path,
     keep_leading_lines,
     output_class,
     vanishing_json_import,
@@ -157,7 +156,7 @@ class HardcodedDbPassword(Rule):
     # -- analysis ------------------------------------------------------------------------------
 
     def visit_Module(self, node: cst.Module) -> bool:
-        if is_test_path(self.file.path, self.project.root):
+        if self.in_test_code:
             return False
         flow = Flow(self)
         self._flow = flow

@@ -223,7 +223,7 @@ class HardcodedRegionLiteral(Rule):
             for name in _imported_modules(imp)
         }
         self._active = any(n.startswith("pulumi") for n in imported) and not (
-            imported & _TEST_IMPORTS or _is_test_path(self.file.path)
+            imported & _TEST_IMPORTS or self.in_test_code
         )
         if not self._active:
             return
@@ -682,13 +682,6 @@ class _Collector(cst.CSTVisitor):
 
 
 # -- module helpers ------------------------------------------------------------------------------
-
-
-def _is_test_path(path: str) -> bool:
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    return (any(p in ("tests", "test") for p in parts[:-1]) or name.startswith("test_")
-            or name.endswith("_test.py") or name == "conftest.py")
 
 
 def _text(node: cst.CSTNode) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
 
 import libcst as cst
 import libcst.matchers as m
@@ -146,7 +145,7 @@ class PlaceholderAccountId(Rule):
     # -- module-level facts ------------------------------------------------------------------
 
     def visit_Module(self, node: cst.Module) -> bool:
-        if _is_test_path(self.file.path, self.project.root):
+        if self.in_test_code:
             return False
         self._active = any(
             (get_full_name_for_node(name) or "").split(".")[0].startswith("pulumi")
@@ -442,20 +441,3 @@ def _imported_modules(node: cst.CSTNode) -> list[cst.BaseExpression]:
     return []
 
 
-def _is_test_path(path: str, root: str | None = None) -> bool:
-    """Whether `path` is test code, judged relative to the project root when it is known."""
-    if root is not None:
-        try:
-            path = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
-        except (OSError, ValueError):
-            pass
-    parts = PurePosixPath(path.replace("\\", "/")).parts
-    if not parts:
-        return False
-    name = parts[-1]
-    return (
-        any(part in ("test", "tests") for part in parts[:-1])
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )

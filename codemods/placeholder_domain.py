@@ -48,6 +48,8 @@ _CLOUDFRONT_PLACEHOLDER = re.compile(
     r".*placeholder.*|d?x{3,}|d111111abcdef8|your.*|example.*"
 )
 _CLOUDFRONT_SUFFIX = ".cloudfront.net"
+#: Keyword names that carry the stack's own domain into a component (`domain=`, `api_domain=`).
+_DOMAIN_KEYWORD = re.compile(r"(^|_)(domain|domain_name|hostname|zone_name)$", re.IGNORECASE)
 #: Keyword names that carry a CloudFront domain into a component (`cloudfront_domain=`).
 _CLOUDFRONT_KEYWORD = re.compile(
     r"(cloudfront|distribution).*(domain|dns|host)|(domain|dns|host).*(cloudfront|distribution)",
@@ -158,12 +160,16 @@ class PlaceholderDomain(Rule):
     harmless to the deployment, and not a domain the stack must own). Tags, descriptions,
     comments and docstrings are not read.
 
-    Deliberately not reported: an `acm.CertificateValidation` without `custom_timeouts`. Seed 004
-    §4 recommends `pulumi.CustomTimeouts(create="45m")`, but the Terraform AWS provider that
-    pulumi_aws wraps documents a default create timeout of 75 minutes for this resource (the
-    installed Python SDK carries no timeouts, so this could not be checked against it): adding
-    45m would make a slow validation fail sooner, not later, and fixes no deployment. What makes
-    the validation hang is an unownable domain or a missing record, which this rule reports.
+    An `acm.CertificateValidation` of such a certificate without `custom_timeouts` in its options
+    is reported too (seed 004 §4): when the validation record does not resolve yet (a zone whose
+    delegation is not in place, a slow propagation), `pulumi up` blocks for the provider's default
+    create timeout before it fails, with no sign of why. Setting `custom_timeouts=
+    pulumi.CustomTimeouts(create="45m")` states how long this stack's DNS may take; the right value
+    is the owner's (seed 004 chose 45 minutes).
+
+    A placeholder domain passed to the program's own component as a `domain=`/`domain_name=`/
+    `*_domain=` keyword (seed 004: `Route53Stack(domain=domain)`) is reported where it is passed:
+    the component creates the zone, certificate and records from it in another module.
 
     ## Fix safety
     Display only: the domain (or the CloudFront target) is the owner's choice, and a wrong guess
@@ -193,6 +199,9 @@ class PlaceholderDomain(Rule):
     ) + (b"CertificateValidation",)
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._components_told: set[str] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         resource = self._class_of(node.func)
@@ -267,6 +276,22 @@ class PlaceholderDomain(Rule):
             name = keyword_name(arg)
             if name is not None and _CLOUDFRONT_KEYWORD.search(name):
                 self._report_cloudfront(arg, call, name)
+            elif name is not None and resource is None and _DOMAIN_KEYWORD.search(name):
+                self._report_component_domain(arg, call, name)
+
+    def _report_component_domain(self, arg: cst.Arg, call: cst.Call, name: str) -> None:
+        """A placeholder domain handed to the program's own component, which builds the zone,
+        certificate or records from it elsewhere."""
+        found = [(text, reason) for text in self._candidates(arg.value)
+                 if (reason := _placeholder_reason(text.probe)) is not None]
+        if found and found[0][0].probe not in self._components_told:
+            text, reason = found[0]
+            self._components_told.add(text.probe)  # one finding per domain, where first passed
+            self.report(
+                arg,
+                f"{describe(call, code(call.func))}: {name} {_shown(text, arg.value)} {reason}, so the "
+                f"certificates, zones and records built from it never validate or resolve; {_OWN_DOMAIN}.",
+            )
 
     def _report_cloudfront(self, node: cst.CSTNode, call: cst.Call, where: str) -> None:
         value = node.value if isinstance(node, cst.Arg) else node
@@ -299,10 +324,20 @@ class PlaceholderDomain(Rule):
         if has_opaque_arguments(call):
             return
         given = resource_arguments(call, frozenset({"pulumi_aws.acm.CertificateValidationArgs"}), self._qualified)
-        if given is None or "validation_record_fqdns" in given:
+        if given is None:
             return
         certificate = given.get("certificate_arn")
         if certificate is None or not self._dns_validated_here(certificate.value):
+            return
+        if _without_custom_timeouts(call):
+            self.report(
+                call,
+                f"{describe(call, 'acm.CertificateValidation')} has no custom_timeouts, so while its DNS "
+                "record does not resolve (delegation not in place, slow propagation) `pulumi up` waits the "
+                "provider's whole default create timeout and then fails; set opts=pulumi.ResourceOptions("
+                "custom_timeouts=pulumi.CustomTimeouts(create=\"45m\")) to the time this stack's DNS needs.",
+            )
+        if "validation_record_fqdns" in given:
             return
         self.report(
             call,
@@ -436,6 +471,18 @@ class PlaceholderDomain(Rule):
                 text = self._text(resolved[0], depth + 1) if len(resolved) == 1 else None
             texts.append(text or _Text(_UNKNOWN, "{" + code(part) + "}"))
         return _Text("".join(t.probe for t in texts), "".join(t.shown for t in texts))
+
+
+def _without_custom_timeouts(call: cst.Call) -> bool:
+    """No `opts=`, or an inline `ResourceOptions(...)` without `custom_timeouts=` (options built
+    elsewhere may carry them: not judged)."""
+    opts = next((arg for arg in call.args if keyword_name(arg) == "opts"), None)
+    if opts is None:
+        return True
+    value = opts.value
+    if not isinstance(value, cst.Call) or not code(value.func).endswith("ResourceOptions"):
+        return False
+    return not any(keyword_name(arg) in ("custom_timeouts", "customTimeouts") for arg in value.args)
 
 
 def _shown(text: _Text, value: cst.BaseExpression) -> str:

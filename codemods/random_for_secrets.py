@@ -7,7 +7,6 @@ import re
 import string as string_module
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 import libcst as cst
@@ -64,26 +63,6 @@ def is_secret_name(identifier: str) -> bool:
     if head in _SECRET_NOUNS or (head.endswith("s") and head[:-1] in _SECRET_NOUNS):
         return True
     return head in ("key", "keys") and len(words) > 1 and words[-2] in _KEY_QUALIFIERS
-
-
-def _is_test_path(path: str, root: str | None = None) -> bool:
-    """Whether `path` is test code: judged relative to the project root when it is known, so a
-    checkout under some `/tmp/test/` directory does not count."""
-    if root is not None:
-        try:
-            path = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
-        except (OSError, ValueError):
-            pass
-    parts = PurePosixPath(path.replace("\\", "/")).parts
-    if not parts:
-        return False
-    name = parts[-1]
-    return (
-        any(part in ("test", "tests") for part in parts[:-1])
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
 
 
 # --- what the services accept ------------------------------------------------------------------
@@ -545,7 +524,7 @@ class RandomForSecrets(Rule):
 
     # analysis
     def visit_Module(self, node: cst.Module) -> bool:
-        if _is_test_path(self.file.path, self.project.root):
+        if self.in_test_code:
             return False
         collector = _Collector(self)
         node.visit(collector)

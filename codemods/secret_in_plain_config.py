@@ -14,7 +14,6 @@ from iacfix.codemods._secret_values import (
     PLAIN_TO_SECRET,
     Flow,
     code,
-    is_test_path,
     keep_leading_lines,
     output_class,
     vanishing_json_import,
@@ -89,7 +88,7 @@ class SecretInPlainConfig(Rule):
         self._vanishing: cst.SimpleStatementLine | None = None
 
     def visit_Module(self, node: cst.Module) -> bool:
-        if is_test_path(self.file.path, self.project.root):
+        if self.in_test_code:
             return False
         flow = Flow(self)
         # Reads that reach a database password belong to hardcoded-db-password.

@@ -16,7 +16,7 @@ import stat
 import tempfile
 import tokenize
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from iacfix.context import PROJECT_FILE
 from iacfix.errors import IacfixError, UsageError
@@ -140,3 +140,24 @@ def write_atomic(path: Path, data: bytes, expected: bytes | None = None) -> None
         except FileNotFoundError:
             pass
         raise
+
+
+def is_test_path(path: str, root: str | None = None) -> bool:
+    """Whether `path` is test code (under `test`/`tests`, `test_*.py`, `*_test.py`, conftest.py),
+    judged relative to the project root when it is known, so a checkout under some `/tmp/test/`
+    directory does not count."""
+    if root is not None:
+        try:
+            path = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+        except (OSError, ValueError):
+            pass
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    if not parts:
+        return False
+    name = parts[-1]
+    return (
+        any(part in ("test", "tests") for part in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )

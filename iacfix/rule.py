@@ -22,6 +22,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from iacfix.context import ProjectContext
+from iacfix.files import is_test_path
 from iacfix.results import Finding, Safety
 
 #: Docstring sections every rule must have, in this order (ruff's rule documentation shape).
@@ -202,6 +203,11 @@ class Rule(RuleDocs, VisitorBasedCodemodCommand):
     @property
     def settings(self) -> RuleSettings:
         return self.file.settings
+
+    @property
+    def in_test_code(self) -> bool:
+        """Whether the file is test code (tests/, test_*.py, conftest.py), relative to the project."""
+        return is_test_path(self.file.path, self.project.root)
 
     def report(self, node: cst.CSTNode, message: str, *, safety: Safety | None = None) -> bool:
         """Record a finding at `node`; return True when the rule should rewrite it.
