@@ -44,7 +44,7 @@ class Config:
 
     def rule_settings(self, profile: str | None = None) -> RuleSettings:
         """What rules read, with `profile` (from --profile) over the configured one."""
-        return RuleSettings(profile=profile or self.profile or PROFILES[0], options=self.options)
+        return RuleSettings(profile=profile or self.profile, options=self.options)
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -63,8 +63,8 @@ def parse_suppressions(code: str) -> dict[int, frozenset[str]]:
 
 
 #: Profiles for rules whose right answer depends on intent (deletion protection, final
-#: snapshots, `protect=True`): `production` keeps real stacks safe and is the default;
-#: `ephemeral` (test and PR stacks) makes them destroyable.
+#: snapshots, `protect=True`): `production` keeps real stacks safe and is what rules assume when
+#: no profile is set; `ephemeral` (test and PR stacks) makes them destroyable.
 PROFILES = ("production", "ephemeral")
 
 
@@ -73,7 +73,9 @@ class RuleSettings:
     """Run-wide choices rules read: the profile, and per-rule options from
     `[tool.iacfix.options.<rule-id>]` (validated against each rule's `options` defaults)."""
 
-    profile: str = "production"
+    #: The declared profile, or None when the user set none (rules then act as in production,
+    #: but a rule that only reports production data waits for the profile to be declared).
+    profile: str | None = None
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def option(self, rule: type[RuleDocs], name: str) -> Any:
@@ -126,8 +128,8 @@ class RuleDocs:
 
     @property
     def profile(self) -> str:
-        """`production` (the default) or `ephemeral`; see `PROFILES`."""
-        return self.settings.profile
+        """`production` (also when none is declared) or `ephemeral`; see `PROFILES`."""
+        return self.settings.profile or PROFILES[0]
 
     def option(self, name: str) -> Any:
         """This rule's option `name`: the configured value, else the default in `options`."""

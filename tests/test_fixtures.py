@@ -19,7 +19,7 @@ must come back untouched with no finding of any rule.
 An optional `fixtures/<rule-id>/context.toml` sets the context of a case: `[<case>]` with
 `aws-major`, `region`, `stack`, `unsafe-fixes`, `profile` and `options` (this rule's options, a
 table) (default: aws-major 7 for file cases, what the project says for directory cases, no region,
-unsafe fixes on so UNSAFE rules show their fix, profile production, the rule's default options).
+unsafe fixes on so UNSAFE rules show their fix, no declared profile, the rule's default options).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class Case:
 
     def rule_settings(self) -> RuleSettings:
         table = self.table()
-        return RuleSettings(profile=table.get("profile", "production"),
+        return RuleSettings(profile=table.get("profile"),
                             options={self.rule_id: table.get("options", {})})
 
 

@@ -38,7 +38,7 @@ def test_config_profile_and_cli_override():
     parsed = config.parse({"profile": "ephemeral"}, "pyproject.toml")
     assert parsed.rule_settings().profile == "ephemeral"
     assert parsed.rule_settings("production").profile == "production"
-    assert config.parse({}, "pyproject.toml").rule_settings().profile == "production"
+    assert config.parse({}, "pyproject.toml").rule_settings().profile is None  # rules act as in production
 
 
 @pytest.mark.parametrize(
