@@ -84,9 +84,10 @@ class RequiredTagsMissing(Rule):
       or `{"tags": ...}`): its keys count for every resource created with `provider=` that
       provider, and a provider whose default tags lack a key is reported once, at the provider,
       rather than at each of its resources;
-    - the tags a program hands to its own component (`TapStackArgs(tags=default_tags)`,
-      `S3Stack(..., tags=tags)`: a call of a class that is not from a pulumi package), the seed
-      001 shape, where the stack spreads them over every resource.
+    - the tags a program hands to its own components and factories (`TapStackArgs(tags=
+      default_tags)`, `S3Stack(..., tags=tags)`, `create_vpc(suffix, tags=common_tags)`: a call
+      of the program's own class or function, not of a pulumi or boto package), the seed 001 and
+      002 shapes, where the stack spreads them over every resource.
 
     Left alone (the keys cannot be known here): tags that come from a parameter, a function call
     or another module; resources whose `provider=` is not an `aws.Provider` created in this
@@ -148,11 +149,9 @@ class RequiredTagsMissing(Rule):
             if tags is not None or resource in _TAGGABLE:
                 self._calls.append(_Tagged(node, "resource", resource, tags))
             return
-        if tags is not None and qualified and not any(q.split(".")[0].startswith("pulumi")
+        if tags is not None and qualified and not any(q.split(".")[0].startswith(("pulumi", "boto"))
                                                       for q in qualified):
-            name = min(qualified)
-            if name.rsplit(".", 1)[-1][:1].isupper():
-                self._calls.append(_Tagged(node, "component", name, tags))
+            self._calls.append(_Tagged(node, "component", min(qualified), tags))
 
     # -- decide ------------------------------------------------------------------------------
 
@@ -163,6 +162,7 @@ class RequiredTagsMissing(Rule):
         providers = self._provider_keys()
         tags_some = any(t.kind == "resource" and t.tags is not None for t in self._calls)
         default_tags_configured = _DEFAULT_TAGS_CONFIG in (self.project.config_keys or ())
+        components_told: set[str] = set()
         for tagged in self._calls:
             if tagged.kind == "provider":
                 if tagged.tags is None:
@@ -172,8 +172,10 @@ class RequiredTagsMissing(Rule):
                     self._check(tagged, required, keys, "its default_tags")
                 continue
             if tagged.kind == "component":
+                handed = self.module.code_for_node(tagged.tags)
                 keys = self._keys(tagged.tags, _DEPTH)
-                if keys is not None:
+                if keys is not None and handed not in components_told:
+                    components_told.add(handed)  # one finding per tag set, where first handed over
                     self._check(tagged, required, keys, "the tags it is given")
                 continue
             provider = _provider_argument(tagged.call)

@@ -45,11 +45,11 @@ class Run:
 
 
 def run_project(root: Path, *, stack: str | None = None, env: dict[str, str] | None = None,
-                timeout: float = 120) -> Run:
+                config: dict[str, str] | None = None, timeout: float = 120) -> Run:
     """Run the project at `root` with the config of `Pulumi.<stack>.yaml` (the only stack file
-    when `stack` is None)."""
+    when `stack` is None), `config` (fully qualified keys) set over it."""
     root = Path(root).resolve()
-    options = {"stack": stack, "env": env or {}}
+    options = {"stack": stack, "env": env or {}, "config": config or {}}
     completed = subprocess.run(
         [sys.executable, __file__, str(root), json.dumps(options)],
         capture_output=True, text=True, timeout=timeout, cwd=root,
@@ -82,6 +82,7 @@ def _main(root: Path, options: dict) -> None:  # pragma: no cover - runs in the 
             values[key], _ = SECRET_PLACEHOLDER, secret_keys.append(key)
         else:
             values[key] = value if isinstance(value, str) else json.dumps(value)
+    values.update(options.get("config", {}))
     region = values.get("aws:region", "us-east-1")
 
     resources: list[dict] = []

@@ -88,7 +88,64 @@ def containers(task_definition) -> list[dict]:
     return json.loads(plain(task_definition.inputs["containerDefinitions"]))
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_before_and_after_programs_both_construct(seed):
-    before, after = run_seed(seed, "before"), run_seed(seed, "after")
-    assert len(after.resources) >= len(before.resources)
+def container_image(run, family_prefix: str) -> str:
+    [task] = [t for t in run.of_type("aws:ecs/taskDefinition:TaskDefinition")
+              if t.inputs["family"].startswith(family_prefix)]
+    return containers(task)[0]["image"]
+
+
+def log_region(run) -> str:
+    [task] = run.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    return containers(task)[0]["logConfiguration"]["options"]["awslogs-region"]
+
+
+def test_seed_000_logs_in_the_stack_region_and_the_image_comes_from_config():
+    other_region = {"aws:region": "eu-west-1"}
+    before, after = run_seed("seed-000", "before", config=other_region), run_seed("seed-000", "after", config=other_region)
+    assert log_region(before) == "us-east-1" and log_region(after) == "eu-west-1"
+    image = "342597974367.dkr.ecr.us-east-1.amazonaws.com/ml-api:1.4.2"
+    configured = run_seed("seed-000", "after", config={"TapStack:containerImage": image})
+    assert container_image(after, "ml-api") == "public.ecr.aws/docker/library/nginx:latest"  # default kept
+    assert container_image(configured, "ml-api") == image
+
+
+def test_seed_001_engine_version_offered_in_eu_south_1_and_logs_there():
+    before, after = run_seed("seed-001", "before"), run_seed("seed-001", "after")
+    assert before.one("aws:rds/cluster:Cluster").inputs["engineVersion"] == "15.4"
+    assert after.one("aws:rds/cluster:Cluster").inputs["engineVersion"] == "15.6"
+    assert log_region(before) == "us-east-1" and log_region(after) == "eu-south-1"
+    password = plain(after.one("aws:rds/cluster:Cluster").inputs["masterPassword"])
+    assert len(password) == 32 and not RDS_FORBIDDEN & set(password)
+
+
+def test_seed_002_password_from_random_password_engine_region_and_config_namespace():
+    config = {"TapStack:environmentSuffix": "pr42"}
+    before, after = run_seed("seed-002", "before", config=config), run_seed("seed-002", "after", config=config)
+    cluster_before, cluster_after = (r.one("aws:rds/cluster:Cluster") for r in (before, after))
+    assert cluster_before.inputs["engineVersion"] == "15.3" and cluster_after.inputs["engineVersion"] == "15.6"
+    assert plain(cluster_before.inputs["masterPassword"]) == "ChangeMe123!TempPassword"
+    assert not before.of_type("random:index/randomPassword:RandomPassword")
+    generated = after.one("random:index/randomPassword:RandomPassword")
+    assert generated.inputs["length"] >= 16 and not RDS_FORBIDDEN & set(generated.inputs["overrideSpecial"])
+    assert cluster_after.inputs["masterPassword"] == {"secret": "Mock-Random-Password-0123456789abcdef"[:32]}
+    [dashboard_before], [dashboard_after] = (r.of_type("aws:cloudwatch/dashboard:Dashboard") for r in (before, after))
+    assert '"region": "us-east-1"' in dashboard_before.inputs["dashboardBody"]
+    assert '"region": "eu-west-1"' in dashboard_after.inputs["dashboardBody"]
+    # Pulumi.yaml named the project pulumi-infra, so the stack's TapStack:* config was never read.
+    assert cluster_before.inputs["clusterIdentifier"] == "payment-db-cluster-dev"
+    assert cluster_after.inputs["clusterIdentifier"] == "payment-db-cluster-pr42"
+    assert "pulumi-random" in (FIXTURES / "seed-002" / "after" / "requirements.txt").read_text()
+
+
+def test_seed_003_image_in_the_deploying_account_and_single_az_test_database():
+    before, after = run_seed("seed-003", "before"), run_seed("seed-003", "after")
+    assert container_image(before, "api").startswith("123456789012.")
+    assert container_image(after, "api") == f"{ACCOUNT}.dkr.ecr.ap-southeast-1.amazonaws.com/api:latest"
+    assert before.one("aws:rds/instance:Instance").inputs["multiAz"] is True
+    assert after.one("aws:rds/instance:Instance").inputs["multiAz"] is False
+
+
+def test_seed_004_bucket_name_carries_account_and_region():
+    before, after = run_seed("seed-004", "before"), run_seed("seed-004", "after")
+    assert before.one("aws:s3/bucketV2:BucketV2").inputs["bucket"] == "api-logs-dev"
+    assert after.one("aws:s3/bucketV2:BucketV2").inputs["bucket"] == f"api-logs-dev-{ACCOUNT}-eu-west-1"
