@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from enum import Enum
 from importlib import resources
@@ -26,7 +27,7 @@ from iacfix import config as config_module
 from iacfix import git as git_module
 from iacfix import pr as pr_module
 from iacfix.annotations import github_annotations
-from iacfix.context import context_for_directory
+from iacfix.context import ProjectContext, context_for_directory
 from iacfix.diff import file_diff, patch, stats
 from iacfix.engine import fix_source, run
 from iacfix.errors import GitHubError, IacfixError, UsageError
@@ -386,18 +387,44 @@ def example_patch(rule_id: str) -> bytes | None:
         return file_diff(FileResult(path="example.py", source=before.read_bytes(), output=after.read_bytes()))
     flagged = folder / "example.flagged.py"
     if flagged.is_file():
-        return _flagged_example(rule_id, flagged.read_bytes())
+        return _flagged_example(rule_id, flagged.read_bytes(), _example_context(folder))
     before, after = _files_under(folder / "example" / "before"), _files_under(folder / "example" / "after")
     if not after:
         return None
+    if before == after:  # a report-only project rule: show what it reports on the example project
+        return _reported_in_project(rule_id, before)
     return patch(
         FileResult(path=name, source=before.get(name, b""), output=after.get(name, b""))
         for name in sorted(before.keys() | after.keys())
     )
 
 
-def _flagged_example(rule_id: str, source: bytes) -> bytes:
-    result = fix_source("example.py", source, [rule_by_id(rule_id)], None)
+def _reported_in_project(rule_id: str, files: dict[str, bytes]) -> bytes:
+    """The findings of a report-only project rule on its example project, each with its line."""
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        for name, data in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        report = run([root], [rule_by_id(rule_id)], None)
+    lines = []
+    for finding in report.findings:
+        name = Path(finding.path).resolve().relative_to(root.resolve()).as_posix()
+        text = files[name].decode("utf-8", errors="replace").splitlines()[finding.line - 1].strip()
+        lines += [f"{name}:{finding.line}:{finding.column}: {text}", f"    {finding.rule_id} {finding.message}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _example_context(folder) -> dict:
+    """The `[example]` table of the rule's fixture context.toml (region, profile, options...)."""
+    context = folder / "context.toml"
+    return config_module.toml_loads(context.read_text(encoding="utf-8")).get("example", {}) if context.is_file() else {}
+
+
+def _flagged_example(rule_id: str, source: bytes, context: dict) -> bytes:
+    project = ProjectContext(region=context.get("region"), aws_major=context.get("aws-major"))
+    settings = RuleSettings(profile=context.get("profile"), options={rule_id: context.get("options", {})})
+    result = fix_source("example.py", source, [rule_by_id(rule_id)], None, project=project, settings=settings)
     lines = [f"example.py:{f.line}:{f.column}: {f.rule_id} {f.message}" for f in result.findings]
     return source + b"\n" + "\n".join(lines).encode() + b"\n"
 

@@ -43,9 +43,9 @@ class SecretInPlainConfig(Rule):
     A value read with plain `get`/`require` was set with plain `pulumi config set`, so it sits
     unencrypted in `Pulumi.<stack>.yaml` (in the repository), and, wherever it goes into an input
     the provider does not mark secret (a Lambda environment variable, an SSM parameter, a tag), in
-    plain text in the state and in `pulumi preview --diff` output. `get_secret`/`require_secret` return an `Output` marked
-    secret: Pulumi encrypts it in the state and masks it in every log, and the stack owner is
-    reminded to store it with `pulumi config set --secret`.
+    plain text in the state and in `pulumi preview --diff` output. `get_secret`/`require_secret`
+    return an `Output` marked secret: Pulumi encrypts it in the state and masks it in every log,
+    and the stack owner is reminded to store it with `pulumi config set --secret`.
 
     ## Fix
     The read becomes its secret form with the same arguments: `get` -> `get_secret`, `require`

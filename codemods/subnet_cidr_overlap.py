@@ -129,8 +129,9 @@ def iterate(node: cst.BaseExpression, env: Mapping[str, object], lookup: Lookup 
             sequence: Callable[[cst.BaseExpression], list | None] | None = None,
             builtin: Callable[[cst.Call], str | None] | None = None) -> list | None:
     """The items a `for` loop over `node` binds: `range(...)`, `enumerate(...)`, list/tuple
-    literals, slices `[:n]`, a list comprehension's length; None when not known. `sequence` resolves other expressions (a name
-    bound to a list literal); `builtin` says which builtin a call is (default: by its name)."""
+    literals, slices `[:n]`, a list comprehension's length; None when not known. `sequence`
+    resolves other expressions (a name bound to a list literal); `builtin` says which builtin a
+    call is (default: by its name)."""
     if isinstance(node, cst.Call) and not any(arg.star for arg in node.args):
         name = builtin(node) if builtin is not None else _bare_name(node)
         if name == "range":

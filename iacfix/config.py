@@ -145,6 +145,11 @@ def _check_option_value(value: Any, default: Any, where: str) -> None:
         raise ConfigError(f"{where} must be {kind}, got {value!r}")
 
 
+def toml_loads(text: str) -> dict[str, Any]:
+    """TOML text as data (tomllib, or tomli on Python 3.10)."""
+    return tomllib.loads(text)
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

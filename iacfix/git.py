@@ -264,7 +264,8 @@ def commit_fixes(
         steps = [plan]
         if per_rule:  # each rule runs on the files as the previous rule's commit left them
             fixing = {f.rule_id for f in plan.findings if f.fixed}
-            steps = (run(files, [rule], threshold, region=region, settings=settings) for rule in rules if rule.id in fixing)
+            steps = (run(files, [rule], threshold, region=region, settings=settings)
+                     for rule in rules if rule.id in fixing)
         commits = []
         for step in steps:
             if not step.changed:

@@ -256,3 +256,13 @@ def test_bad_profile_in_config_names_file_and_key(project):
     (project / "pyproject.toml").write_text('[tool.iacfix]\nprofile = "prod"\n')
     result = invoke("check", ".")
     assert result.exit_code == 2 and "pyproject.toml: [tool.iacfix] profile must be one of" in result.stderr
+
+
+@pytest.mark.parametrize("rule_id", [r.id for r in all_rules()])
+def test_every_rule_explains_itself_with_its_example(rule_id):
+    result = invoke("rules", rule_id)
+    assert result.exit_code == 0
+    example = result.stdout.split("## Example", 1)
+    assert len(example) == 2, f"{rule_id}: no example shown"
+    shown = example[1]
+    assert "--- a/" in shown or f" {rule_id} " in shown, f"{rule_id}: the example shows neither a diff nor a finding"

@@ -197,7 +197,7 @@ def test_project_file_problems_at_their_key(tmp_path, text, where, words):
 
 
 def test_virtualenv_that_is_not_a_virtualenv(tmp_path):
-    found = invalid(tmp_path, "name: TapStack\nruntime:\n  name: python\n  options:\n    virtualenv: venv\nmain: tap.py\n",
+    found = invalid(tmp_path, "name: TapStack\nruntime:\n  name: python\n  options:\n    virtualenv: venv\nmain: tap.py\n",  # noqa: E501
                     {"venv/README": "not a virtualenv\n"})
     assert [(line, column) for _, line, column, _ in found] == [(5, 5)]
     assert "has no bin/python" in found[0][3]
@@ -206,7 +206,7 @@ def test_virtualenv_that_is_not_a_virtualenv(tmp_path):
 def test_virtualenv_is_not_checked_for_poetry_or_uv(tmp_path):
     for toolchain in ("poetry", "uv"):
         root = tmp_path / toolchain
-        text = f"name: TapStack\nruntime:\n  name: python\n  options:\n    toolchain: {toolchain}\n    virtualenv: .venv\nmain: tap.py\n"
+        text = f"name: TapStack\nruntime:\n  name: python\n  options:\n    toolchain: {toolchain}\n    virtualenv: .venv\nmain: tap.py\n"  # noqa: E501
         make_project(root, text, {"tap.py": ENTRY})
         assert run([root], [INVALID]).findings == ()
 
@@ -226,7 +226,7 @@ def test_stack_files_that_do_not_load(tmp_path):
 
 
 def test_invalid_finding_suppressed_on_its_line(tmp_path):
-    assert invalid(tmp_path, "name: TapStack\nruntime: python3  # iacfix: ignore[pulumi-yaml-invalid]\nmain: tap.py\n") == []
+    assert invalid(tmp_path, "name: TapStack\nruntime: python3  # iacfix: ignore[pulumi-yaml-invalid]\nmain: tap.py\n") == []  # noqa: E501
 
 
 def test_empty_main_value_is_filled_in_place(tmp_path):

@@ -154,7 +154,8 @@ def test_seed_001_example_records_the_versions_the_cluster_is_created_with() -> 
     assert before == "15.4" and before not in offered
     # the smallest upgrade eu-south-1 offers; seed 001's author chose 15.8, also offered
     assert after == "15.6" and after in offered and "15.8" in offered
-    key = lambda v: tuple(map(int, v.split(".")))
+    def key(version: str) -> tuple[int, ...]:
+        return tuple(map(int, version.split(".")))
     assert min((v for v in offered if v.startswith("15.") and key(v) >= key(before)), key=key) == after
 
 
@@ -273,14 +274,14 @@ def test_safe_threshold_and_suppression_do_not_rewrite() -> None:
     [
         # one group, two clusters on different majors: which family is right is not provable
         ('g = aws.rds.ClusterParameterGroup("g", family="aurora-postgresql14")\n'
-        'aws.rds.Cluster("a", engine="aurora-postgresql", engine_version="15.8", db_cluster_parameter_group_name=g.name)\n'
-        'aws.rds.Cluster("b", engine="aurora-postgresql", engine_version="14.18", db_cluster_parameter_group_name=g.name)\n'),
+        'aws.rds.Cluster("a", engine="aurora-postgresql", engine_version="15.8", db_cluster_parameter_group_name=g.name)\n'  # noqa: E501
+        'aws.rds.Cluster("b", engine="aurora-postgresql", engine_version="14.18", db_cluster_parameter_group_name=g.name)\n'),  # noqa: E501
         # the name is bound twice: the link is not provable
         ('g = aws.rds.ClusterParameterGroup("g", family="aurora-postgresql14")\ng = other_group\n'
-        'aws.rds.Cluster("a", engine="aurora-postgresql", engine_version="15.8", db_cluster_parameter_group_name=g.name)\n'),
+        'aws.rds.Cluster("a", engine="aurora-postgresql", engine_version="15.8", db_cluster_parameter_group_name=g.name)\n'),  # noqa: E501
         # a group named by a string, not by the resource
         ('g = aws.rds.ClusterParameterGroup("g", name="pg14", family="aurora-postgresql14")\n'
-        'aws.rds.Cluster("a", engine="aurora-postgresql", engine_version="15.8", db_cluster_parameter_group_name="pg14")\n'),
+        'aws.rds.Cluster("a", engine="aurora-postgresql", engine_version="15.8", db_cluster_parameter_group_name="pg14")\n'),  # noqa: E501
     ],
 )
 def test_family_left_alone_when_the_link_is_not_provable(groups: str) -> None:

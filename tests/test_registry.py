@@ -85,3 +85,11 @@ def test_doc_sections_are_readable(rule):
     for heading in ("Why is this bad?", "Fix", "Fix safety", "References"):
         text = rule.doc_section(heading)
         assert text and "## " not in text, f"{rule.id}: section {heading!r}"
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("Run the tests", 1)[1].split("```sh\n", 1)[1].split("\n", 1)[0]
+    assert command.startswith(".venv/bin/python -m pytest")
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == command

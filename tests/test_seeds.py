@@ -101,7 +101,8 @@ def log_region(run) -> str:
 
 def test_seed_000_logs_in_the_stack_region_and_the_image_comes_from_config():
     other_region = {"aws:region": "eu-west-1"}
-    before, after = run_seed("seed-000", "before", config=other_region), run_seed("seed-000", "after", config=other_region)
+    before = run_seed("seed-000", "before", config=other_region)
+    after = run_seed("seed-000", "after", config=other_region)
     assert log_region(before) == "us-east-1" and log_region(after) == "eu-west-1"
     image = "342597974367.dkr.ecr.us-east-1.amazonaws.com/ml-api:1.4.2"
     configured = run_seed("seed-000", "after", config={"TapStack:containerImage": image})

@@ -46,7 +46,8 @@ def test_config_profile_and_cli_override():
     [
         ({"profile": "staging"}, "[tool.iacfix] profile must be one of 'production', 'ephemeral', got 'staging'"),
         ({"options": {"no-such-rule": {}}}, "[tool.iacfix] options.no-such-rule: unknown rule id"),
-        ({"options": {"random-for-secrets": {"x": 1}}}, "options.random-for-secrets: unknown option 'x' (options: none)"),
+        ({"options": {"random-for-secrets": {"x": 1}}},
+         "options.random-for-secrets: unknown option 'x' (options: none)"),
         ({"options": []}, "[tool.iacfix] options must be a table of rule ids"),
     ],
 )
