@@ -12,6 +12,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node, parse_template_expression
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
+from iacfix.codemods._fstrings import fstring_parts, imported_modules
 from iacfix.pulumi_names import ensure_module_alias, module_alias, region_expression
 from iacfix.results import Safety
 from iacfix.rule import Rule
@@ -114,7 +115,7 @@ class AwslogsRegionHardcoded(Rule):
         self._pulumi_module = any(
             (get_full_name_for_node(name) or "").split(".")[0].startswith("pulumi")
             for imp in m.findall(node, m.Import() | m.ImportFrom())
-            for name in _imported_modules(imp)
+            for name in imported_modules(imp)
         )
         self._explicit_providers = any(
             self._is_pulumi_call(call)
@@ -155,7 +156,7 @@ class AwslogsRegionHardcoded(Rule):
         if all(r is None for r in replacements):
             return updated_node
         raw = "r" in prefix
-        parts = list(_split(body, matches, replacements, double_braces=True, raw=raw))
+        parts = list(fstring_parts(body, _spans(matches, replacements), from_plain_string=True, raw=raw))
         new_prefix = original_node.prefix.replace("u", "").replace("U", "") + "f"
         return cst.FormattedString(
             parts=parts,
@@ -181,7 +182,7 @@ class AwslogsRegionHardcoded(Rule):
             if all(r is None for r in replacements):
                 parts.append(part)
                 continue
-            parts.extend(_split(part.value, matches, replacements, double_braces=False))
+            parts.extend(fstring_parts(part.value, _spans(matches, replacements), from_plain_string=False))
             changed = True
         return updated_node.with_changes(parts=parts) if changed else updated_node
 
@@ -304,45 +305,6 @@ class AwslogsRegionHardcoded(Rule):
         return any(q.name.split(".")[0].startswith("pulumi") for q in found)
 
 
-def _split(
-    text: str,
-    matches: list[re.Match[str]],
-    replacements: list[cst.BaseExpression | None],
-    *,
-    double_braces: bool,
-    raw: bool = False,
-) -> Iterator[cst.BaseFormattedStringContent]:
-    """f-string parts for `text` with each matched region literal replaced by its expression.
-
-    `double_braces` turns plain-string text into f-string text (`raw`: the string is r-prefixed).
-    """
-
-    def literal(chunk: str) -> cst.FormattedStringText:
-        return cst.FormattedStringText(_double_braces(chunk, raw) if double_braces else chunk)
-
-    position = 0
-    for match, replacement in zip(matches, replacements, strict=True):
-        if replacement is None:
-            continue
-        start, end = match.span("region")
-        yield literal(text[position:start])
-        yield cst.FormattedStringExpression(expression=replacement)
-        position = end
-    yield literal(text[position:])
-
-
-#: In a non-raw string: an escaped backslash, a named escape `\N{...}` (whose braces an f-string
-#: keeps as they are), or a brace that an f-string must double.
-_BRACE_OR_ESCAPE = re.compile(r"(?P<keep>\\\\|\\N\{[^{}]*\})|(?P<brace>[{}])")
-
-
-def _double_braces(text: str, raw: bool) -> str:
-    """Plain-string source text as f-string source text with the same value."""
-    if raw:
-        return text.replace("{", "{{").replace("}", "}}")
-    return _BRACE_OR_ESCAPE.sub(lambda m: m["keep"] or m["brace"] * 2, text)
-
-
 def _region_argument(call: cst.Call) -> cst.BaseExpression | None:
     return next((a.value for a in call.args if _keyword(a) == "region"), None)
 
@@ -351,9 +313,6 @@ def _keyword(arg: cst.Arg) -> str | None:
     return arg.keyword.value if arg.keyword is not None else None
 
 
-def _imported_modules(node: cst.CSTNode) -> list[cst.BaseExpression]:
-    if isinstance(node, cst.Import):
-        return [alias.name for alias in node.names]
-    if isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative:
-        return [node.module]
-    return []
+def _spans(matches: list[re.Match[str]], replacements: list[cst.BaseExpression | None]):
+    """(span of the region, its replacement) for each matched literal that gets one."""
+    return [(match.span("region"), new) for match, new in zip(matches, replacements, strict=True) if new is not None]

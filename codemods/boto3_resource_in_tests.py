@@ -6,8 +6,8 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import QualifiedNameProvider
 
+from iacfix.codemods._fstrings import imported_modules
 from iacfix.codemods._boto3_clients import CLIENT_METADATA, Boto3Clients
-from iacfix.codemods.awslogs_region_hardcoded import _imported_modules
 from iacfix.results import Safety
 from iacfix.rule import Rule
 
@@ -153,7 +153,7 @@ def _kind_of_module(module: cst.Module, path: str) -> str | None:
     for statement in module.body:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                for imported_name in _imported_modules(small):
+                for imported_name in imported_modules(small):
                     imported.add((get_full_name_for_node(imported_name) or "").split(".")[0])
     if imported & _TEST_IMPORTS:
         return "test code"

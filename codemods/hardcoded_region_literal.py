@@ -15,7 +15,7 @@ from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
 # Read-only reuse of awslogs-region-hardcoded's module-level helpers: how a plain string becomes
 # an equivalent f-string (braces doubled, named escapes kept), and which modules import Pulumi.
-from iacfix.codemods.awslogs_region_hardcoded import _double_braces, _imported_modules
+from iacfix.codemods._fstrings import fstring_parts, imported_modules
 from iacfix.pulumi_names import ensure_module_alias, module_alias, region_expression
 from iacfix.results import Safety
 from iacfix.rule import Rule
@@ -220,7 +220,7 @@ class HardcodedRegionLiteral(Rule):
         imported = {
             (get_full_name_for_node(name) or "").split(".")[0]
             for imp in nodes.imports
-            for name in _imported_modules(imp)
+            for name in imported_modules(imp)
         }
         self._active = any(n.startswith("pulumi") for n in imported) and not (
             imported & _TEST_IMPORTS or self.in_test_code
@@ -331,7 +331,7 @@ class HardcodedRegionLiteral(Rule):
         if not replacements:
             return updated_node
         raw = "r" in original_node.prefix.lower()
-        parts = list(_split(body, replacements, double_braces=True, raw=raw))
+        parts = list(fstring_parts(body, replacements, from_plain_string=True, raw=raw))
         new_prefix = original_node.prefix.replace("u", "").replace("U", "") + "f"
         return cst.FormattedString(
             parts=parts,
@@ -364,7 +364,7 @@ class HardcodedRegionLiteral(Rule):
         parts: list[cst.BaseFormattedStringContent] = []
         for index, part in enumerate(updated_node.parts):
             if index in per_part:
-                parts.extend(_split(part.value, per_part[index], double_braces=False))  # type: ignore[attr-defined]
+                parts.extend(fstring_parts(part.value, per_part[index], from_plain_string=False))  # type: ignore[attr-defined]
             else:
                 parts.append(part)
         return updated_node.with_changes(parts=parts)
@@ -751,21 +751,3 @@ def _part_at(offsets: list[tuple[int, int] | None], start: int, end: int) -> int
     return None
 
 
-def _split(
-    text: str,
-    replacements: list[tuple[tuple[int, int], cst.BaseExpression]],
-    *,
-    double_braces: bool,
-    raw: bool = False,
-) -> Iterator[cst.BaseFormattedStringContent]:
-    """f-string parts for `text` with each span replaced by a replacement field."""
-
-    def literal(chunk: str) -> cst.FormattedStringText:
-        return cst.FormattedStringText(_double_braces(chunk, raw) if double_braces else chunk)
-
-    position = 0
-    for (start, end), replacement in sorted(replacements, key=lambda item: item[0]):
-        yield literal(text[position:start])
-        yield cst.FormattedStringExpression(expression=replacement)
-        position = end
-    yield literal(text[position:])

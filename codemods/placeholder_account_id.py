@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import libcst as cst
 import libcst.matchers as m
@@ -15,6 +14,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from iacfix.codemods._fstrings import fstring_parts, imported_modules
 from iacfix.pulumi_names import (
     account_id_expression,
     ensure_module_alias,
@@ -150,7 +150,7 @@ class PlaceholderAccountId(Rule):
         self._active = any(
             (get_full_name_for_node(name) or "").split(".")[0].startswith("pulumi")
             for imp in m.findall(node, m.Import() | m.ImportFrom())
-            for name in _imported_modules(imp)
+            for name in imported_modules(imp)
         )
         if not self._active:
             return False
@@ -180,7 +180,7 @@ class PlaceholderAccountId(Rule):
         replacements = self._replacements(original_node, matches)
         if replacements is None:
             return updated_node
-        parts = list(_split(body, replacements, double_braces=True, raw="r" in prefix))
+        parts = list(fstring_parts(body, replacements, from_plain_string=True, raw="r" in prefix))
         return cst.FormattedString(
             parts=parts,
             start=original_node.prefix.replace("u", "").replace("U", "") + "f"
@@ -217,7 +217,7 @@ class PlaceholderAccountId(Rule):
             if not mine or not isinstance(part, cst.FormattedStringText):
                 parts.append(part)
             else:
-                parts.extend(_split(part.value, mine, double_braces=False))
+                parts.extend(fstring_parts(part.value, mine, from_plain_string=False))
         return updated_node.with_changes(parts=parts)
 
     # -- whole values: {"AWS": "123456789012"}, source_account="123456789012" ----------------
@@ -366,40 +366,6 @@ def _find(text: str) -> list[tuple[str, re.Match[str]]]:
     return kept
 
 
-def _split(
-    text: str,
-    replacements: list[tuple[tuple[int, int], cst.BaseExpression]],
-    *,
-    double_braces: bool,
-    raw: bool = False,
-) -> Iterator[cst.BaseFormattedStringContent]:
-    """f-string parts for `text` with each span replaced by its expression."""
-
-    def literal(chunk: str) -> cst.FormattedStringText:
-        return cst.FormattedStringText(_double_braces(chunk, raw) if double_braces else chunk)
-
-    position = 0
-    for (start, end), expression in replacements:
-        if start > position:
-            yield literal(text[position:start])
-        yield cst.FormattedStringExpression(expression=expression)
-        position = end
-    if position < len(text):
-        yield literal(text[position:])
-
-
-#: In a non-raw string: an escaped backslash, a named escape `\N{...}` (whose braces an f-string
-#: keeps as they are), or a brace that an f-string must double.
-_BRACE_OR_ESCAPE = re.compile(r"(?P<keep>\\\\|\\N\{[^{}]*\})|(?P<brace>[{}])")
-
-
-def _double_braces(text: str, raw: bool) -> str:
-    """Plain-string source text as f-string source text with the same value."""
-    if raw:
-        return text.replace("{", "{{").replace("}", "}}")
-    return _BRACE_OR_ESCAPE.sub(lambda m: m["keep"] or m["brace"] * 2, text)
-
-
 def _token(match: re.Match[str]) -> str:
     """The ARN or URI around `match`: up to the next quote, space or comma."""
     if match.re is _PRINCIPAL_JSON:
@@ -431,13 +397,5 @@ def _words(identifier: str) -> list[str]:
 
 def _keyword(arg: cst.Arg) -> str | None:
     return arg.keyword.value if arg.keyword is not None else None
-
-
-def _imported_modules(node: cst.CSTNode) -> list[cst.BaseExpression]:
-    if isinstance(node, cst.Import):
-        return [alias.name for alias in node.names]
-    if isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative:
-        return [node.module]
-    return []
 
 

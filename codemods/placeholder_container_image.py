@@ -19,6 +19,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from iacfix.codemods._fstrings import imported_modules
 from iacfix.pulumi_names import ensure_module_alias, module_alias
 from iacfix.results import Safety
 from iacfix.rule import Rule
@@ -159,7 +160,7 @@ class PlaceholderContainerImage(Rule):
         pulumi_module = any(
             (get_full_name_for_node(name) or "").split(".")[0].startswith("pulumi")
             for imp in m.findall(node, m.Import() | m.ImportFrom())
-            for name in _imported_modules(imp)
+            for name in imported_modules(imp)
         )
         if not pulumi_module:
             return False
@@ -518,9 +519,3 @@ def _quote(node: cst.BaseExpression) -> str:
     return '"'
 
 
-def _imported_modules(node: cst.CSTNode) -> list[cst.BaseExpression]:
-    if isinstance(node, cst.Import):
-        return [alias.name for alias in node.names]
-    if isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative:
-        return [node.module]
-    return []

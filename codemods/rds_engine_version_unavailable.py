@@ -143,8 +143,9 @@ class RdsEngineVersionUnavailable(Rule):
     eu-south-1; the rule takes 15.6, the smallest upgrade the seed's list of offered versions
     allows.) When the region offers no version of that major at all, the finding lists the majors
     it does offer and leaves the move to another major to a human. Major-only values (`"15"`,
-    `"8.0"`) are valid as they are: AWS picks the major's default minor. An Aurora MySQL version written as a MySQL community version
-    (`"8.0.35"` instead of `"8.0.mysql_aurora.3.05.2"`) is reported with the offered releases.
+    `"8.0"`) are valid as they are: AWS picks the major's default minor. An Aurora MySQL version
+    written as a MySQL community version (`"8.0.35"` instead of `"8.0.mysql_aurora.3.05.2"`) is
+    reported with the offered releases.
 
     The region is the project's (`--region`, `aws:region`, `lib/AWS_REGION`, `AWS_REGION`), or the
     resource's own literal `region=`. When the resource deploys through an explicit provider

@@ -140,7 +140,8 @@ def endpoints(mocks_and_outputs) -> dict[str, Any]:
 
 def availability_zones(mocks_and_outputs) -> dict[str, Any]:
     mocks, _ = mocks_and_outputs
-    subnets = [i["availabilityZone"] for i in inputs_of(mocks, "aws:ec2/subnet:Subnet")]
+    # Sorted: the subnets of a loop register in no fixed order.
+    subnets = sorted(i["availabilityZone"] for i in inputs_of(mocks, "aws:ec2/subnet:Subnet"))
     (volume,) = inputs_of(mocks, "aws:ebs/volume:Volume")
     (cluster,) = inputs_of(mocks, "aws:rds/cluster:Cluster")
     return {"subnets": subnets, "volume": volume["availabilityZone"],
