@@ -24,15 +24,14 @@ import typer
 
 from iacfix import __version__
 from iacfix import config as config_module
-from iacfix import git as git_module
-from iacfix import pr as pr_module
 from iacfix.annotations import github_annotations
+from iacfix.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE
+from iacfix.cache import Cache
 from iacfix.context import ProjectContext, context_for_directory
 from iacfix.diff import file_diff, patch, stats
 from iacfix.engine import fix_source, run
 from iacfix.errors import GitHubError, IacfixError, UsageError
 from iacfix.files import discover_projects, write_atomic
-from iacfix.github import DEFAULT_API_URL, GitHub
 from iacfix.registry import all_rules, rule_by_id, select_rules
 from iacfix.results import FileResult, Report, Safety
 from iacfix.rule import RuleSettings
@@ -79,6 +78,18 @@ Profile = Annotated[
 ConfigPath = Annotated[
     Optional[Path], typer.Option("--config", help="A pyproject.toml to read [tool.iacfix] from.", dir_okay=False)
 ]
+Jobs = Annotated[
+    Optional[int],
+    typer.Option("--jobs", "-j", min=1, help="Processes to fix files with [default: the machine's cores].",
+                 show_default=False),
+]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the result cache.")]
+CacheDir = Annotated[
+    Optional[Path],
+    typer.Option("--cache-dir", file_okay=False,
+                 help="Where to keep results of unchanged files [default: .iacfix_cache beside the config].",
+                 show_default=False),
+]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print findings only, no summary.")]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Also print each project's context.")]
 
@@ -114,15 +125,30 @@ class _Settings:
     rule_settings: RuleSettings = RuleSettings()
 
 
+@dataclass(frozen=True)
+class Speed:
+    """How a run may go fast: processes, and the result cache."""
+
+    jobs: Optional[int] = None
+    no_cache: bool = False
+    cache_dir: Optional[Path] = None
+
+
 def _run(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, stack: str | None = None,
-         profile: str | None = None) -> Report:
+         profile: str | None = None, speed: Speed = Speed()) -> Report:
     return _execute(_settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose, stack=stack,
-                              profile=profile))
+                              profile=profile), speed)
 
 
-def _execute(s: _Settings) -> Report:
-    return run(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region, stack=s.stack,
-               settings=s.rule_settings)
+def _execute(s: _Settings, speed: Speed = Speed()) -> Report:
+    cache = None
+    if not speed.no_cache:
+        home = Path(s.config.source).parent if s.config.source else Path.cwd()
+        cache = Cache(speed.cache_dir or home / DEFAULT_CACHE, s.rules, s.threshold, s.rule_settings)
+    with render.progress_bar() as progress:
+        return run(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region, stack=s.stack,
+                   settings=s.rule_settings, jobs=speed.jobs or os.cpu_count() or 1, cache=cache,
+                   progress=progress)
 
 
 def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, stack=None,
@@ -167,6 +193,9 @@ def check(
     stack: Stack = None,
     profile: Profile = None,
     config: ConfigPath = None,
+    jobs: Jobs = None,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--output-format", help="How to print findings.")
     ] = OutputFormat.text,
@@ -176,7 +205,7 @@ def check(
 ) -> None:
     """Report every finding, fixable or not. Writes nothing. Exit 1 if there are findings."""
     s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile)
-    report = _execute(s)
+    report = _execute(s, Speed(jobs, no_cache, cache_dir))
     out, err = render.consoles()
     if output_format is OutputFormat.json:
         out.print(render.as_json(report), markup=False)
@@ -220,11 +249,16 @@ def diff(
     stack: Stack = None,
     profile: Profile = None,
     config: ConfigPath = None,
+    jobs: Jobs = None,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Print the unified diff `apply` would make (git apply / patch -p1 take it). Writes nothing."""
-    _print_diff(_run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile), quiet)
+    speed = Speed(jobs, no_cache, cache_dir)
+    _print_diff(_run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile,
+                     speed=speed), quiet)
 
 
 @app.command()
@@ -238,12 +272,16 @@ def apply(
     stack: Stack = None,
     profile: Profile = None,
     config: ConfigPath = None,
+    jobs: Jobs = None,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
     dry_run: Annotated[bool, typer.Option("--diff", "--dry-run", help="Print the diff instead of writing.")] = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Apply fixes in place (changed files only). Exit 0 if nothing remains, 1 if findings remain."""
-    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile)
+    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile,
+                  speed=Speed(jobs, no_cache, cache_dir))
     if dry_run:
         _print_diff(report, quiet)
     final = Report(files=tuple(_write(r) if r.changed else r for r in report.files))
@@ -288,6 +326,8 @@ def commit(
 ) -> None:
     """Apply fixes, then commit only the files iacfix changed. Exit as apply; 2 if it refuses."""
     s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose, profile=profile)
+    from iacfix import git as git_module  # GitPython: imported only by the commands that use it
+
     outcome = git_module.commit_fixes(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region,
                                       per_rule=per_rule, allow_dirty=allow_dirty, settings=s.rule_settings)
     out, err = render.consoles()
@@ -307,9 +347,11 @@ def pr(
     repo: Annotated[Optional[str], typer.Option("--repo", help="The GitHub repository, OWNER/NAME (required).")] = None,
     base: Annotated[str, typer.Option("--base", help="The branch to fix and to open the PR against.")] = "main",
     remote: Annotated[str, typer.Option("--remote", help="The git remote to fetch from and push to.")] = "origin",
-    api_url: Annotated[str, typer.Option("--api-url", help="For GitHub Enterprise: https://HOST/api/v3.")] = (
-        DEFAULT_API_URL
-    ),
+    api_url: Annotated[
+        Optional[str],
+        typer.Option("--api-url", help="For GitHub Enterprise: https://HOST/api/v3 [default: https://api.github.com].",
+                     show_default=False),
+    ] = None,
     token_env: Annotated[str, typer.Option("--token-env", help="The variable holding the token.")] = "GITHUB_TOKEN",
     draft: Annotated[bool, typer.Option("--draft", help="Open draft pull requests.")] = False,
     group: Annotated[bool, typer.Option("--group/--per-rule", help="One PR for all rules, or one per rule.")] = True,
@@ -336,9 +378,12 @@ def pr(
     if not dry_run and not token:
         raise GitHubError(f"no GitHub token: set {token_env} (or name another variable with --token-env)")
     s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose, profile=profile)
+    from iacfix import pr as pr_module  # GitPython and PyGithub: only for `pr`
+    from iacfix.github import DEFAULT_API_URL, GitHub
+
     options = pr_module.Options(repo=repo, base=base, remote=remote, draft=draft, per_rule=not group, force=force,
                                 labels=s.config.pr_labels, secrets=(token,) if token else ())
-    hub = None if dry_run else GitHub(repo, token, api_url=api_url, token_env=token_env)
+    hub = None if dry_run else GitHub(repo, token, api_url=api_url or DEFAULT_API_URL, token_env=token_env)
     try:
         outcome = pr_module.pull_requests(s.paths, s.rules, s.threshold, options, exclude=s.exclude,
                                           region=s.region, hub=hub, settings=s.rule_settings)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
 from iacfix.context import ProjectContext
@@ -22,6 +25,34 @@ SAFETY_STYLE = {Safety.SAFE: "green", Safety.UNSAFE: "yellow", Safety.DISPLAY_ON
 def consoles() -> tuple[Console, Console]:
     """(stdout, stderr) consoles, created per command so tests can capture them."""
     return Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def progress_bar(after: float = 1.0) -> Iterator[Callable[[int, int], None]]:
+    """A callback for the engine's progress: a bar on stderr when it is a terminal and the run
+    has taken longer than `after` seconds. No refresh thread (the engine may fork workers)."""
+    err = Console(stderr=True)
+    started = time.monotonic()
+    bar: Progress | None = None
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar, task
+        if bar is None:
+            if not err.is_terminal or time.monotonic() - started < after or done >= total:
+                return
+            bar = Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=err,
+                           transient=True, auto_refresh=False)
+            bar.start()
+            task = bar.add_task("checking", total=total)
+        bar.update(task, completed=done)
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
 
 
 def finding_line(finding: Finding) -> str:

@@ -9,15 +9,18 @@ changes and findings are dropped and the other rules still run.
 from __future__ import annotations
 
 import difflib
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper
 
+from iacfix.cache import Cache
 from iacfix.context import ProjectContext, context_for_directory
 from iacfix.files import discover, discover_projects
 from iacfix.project import Project, ProjectRule
@@ -151,6 +154,9 @@ def run(
     region: str | None = None,
     stack: str | None = None,
     settings: RuleSettings | None = None,
+    jobs: int = 1,
+    cache: Cache | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Check (and compute fixes for) every Python file under `paths`, and every Pulumi project
     whose Pulumi.yaml is under them. Writes nothing.
@@ -159,6 +165,10 @@ def run(
     goes through the Python rules from its changed bytes, so every file has one FileResult. Project
     rules marked `after_python` run last and see the Python fixes (a fix that adds
     `import pulumi_random` makes the project's requirements file need it).
+
+    Python files are fixed over `jobs` processes (results come back in the files' order), and
+    `cache` answers for files it has seen with the same bytes, context and rules. `progress`, if
+    given, is called with (files done, files in all) as Python files finish.
     """
     context_for_directory.cache_clear()  # files may have changed since an earlier run
     paths = list(paths)
@@ -168,8 +178,9 @@ def run(
     settings = settings or RuleSettings()
     context = (exclude, region, stack, settings)
     first = [r for r in project_rules if not r.after_python]
-    projects = _run_project_rules(paths, files, first, threshold, *context)
+    projects = _run_project_rules(paths, files, first, threshold, *context, cache=cache)
 
+    tasks: list[_Task] = []
     results: dict[Path, FileResult] = {}
     for file in files:
         shown = display_path(file)
@@ -180,24 +191,96 @@ def run(
                                                  skipped=f"cannot read: {error.strerror or error}")
             continue
         project = context_for_directory(file.parent.resolve(), region, stack)
-        edited = projects.pop(file.resolve(), None)
-        if edited is None:
-            results[file.resolve()] = fix_source(shown, source, python_rules, threshold, project=project,
-                                                 settings=settings)
-            continue
-        result = fix_source(shown, edited.output, python_rules, threshold, project=project, settings=settings)
-        results[file.resolve()] = _merged(replace(result, source=source), edited,
-                                          output=source if result.skipped else result.output)
+        tasks.append(_Task(file.resolve(), shown, source, projects.pop(file.resolve(), None), project))
+    fixed = _fix_all(tasks, python_rules, threshold, settings, jobs=jobs, cache=cache, progress=progress)
+    for task, result in zip(tasks, fixed, strict=True):
+        if task.edited is None:
+            results[task.resolved] = result
+        else:  # a project rule changed the file first: report both against the bytes on disk
+            results[task.resolved] = _merged(replace(result, source=task.source), task.edited,
+                                             output=task.source if result.skipped else result.output)
     results.update(projects)
 
     late = [r for r in project_rules if r.after_python]
     if late:
         fixed = {path: result.output for path, result in results.items() if result.changed}
-        for path, found in _run_project_rules(paths, files, late, threshold, *context, fixed=fixed).items():
+        late_results = _run_project_rules(paths, files, late, threshold, *context, fixed=fixed, cache=cache,
+                                          phase="after_python")
+        for path, found in late_results.items():
             earlier = results.get(path)
             results[path] = found if earlier is None else _merged(
                 earlier, found, output=found.output if found.changed else earlier.output)
     return Report(files=tuple(sorted(results.values(), key=lambda r: r.path)))
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One Python file to fix: its bytes as read, and what a project rule made of it first."""
+
+    resolved: Path
+    shown: str
+    source: bytes
+    edited: FileResult | None
+    project: ProjectContext
+
+    @property
+    def text(self) -> bytes:
+        return self.edited.output if self.edited is not None else self.source
+
+
+#: Below this many files per worker a process pool costs more than it saves.
+_FILES_PER_WORKER = 4
+
+
+def _fix_all(tasks: list[_Task], rules, threshold, settings, *, jobs: int, cache: Cache | None,
+             progress: Callable[[int, int], None] | None) -> list[FileResult]:
+    """`fix_source` for every task, in order: cached results first, the rest in-process or over
+    a pool of `jobs` processes; new results go into the cache."""
+    results: list[FileResult | None] = [None] * len(tasks)
+    keys: list[str | None] = [None] * len(tasks)
+    pending = []
+    for index, task in enumerate(tasks):
+        if cache is not None:
+            keys[index] = cache.key(task.text, task.project, task.shown)
+            results[index] = cache.get(keys[index], task.shown, task.text)
+        if results[index] is None:
+            pending.append(index)
+    done = len(tasks) - len(pending)
+    if progress is not None:
+        progress(done, len(tasks))
+    arguments = [(tasks[i].shown, tasks[i].text, tuple(rules), threshold, tasks[i].project, settings)
+                 for i in pending]
+    if jobs > 1 and len(pending) >= jobs * _FILES_PER_WORKER:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
+            computed = pool.map(_fix_one, arguments, chunksize=max(1, len(pending) // (jobs * 8)))
+            outcomes = _collect(computed, done, len(tasks), progress)
+    else:
+        outcomes = _collect(map(_fix_one, arguments), done, len(tasks), progress)
+    for index, result in zip(pending, outcomes, strict=True):
+        results[index] = result
+        if cache is not None:
+            cache.put(keys[index], result)
+    return results  # type: ignore[return-value]
+
+
+def _collect(outcomes, done: int, total: int, progress) -> list[FileResult]:
+    collected = []
+    for result in outcomes:
+        collected.append(result)
+        if progress is not None:
+            progress(done + len(collected), total)
+    return collected
+
+
+def _fix_one(arguments) -> FileResult:
+    path, source, rules, threshold, project, settings = arguments
+    return fix_source(path, source, rules, threshold, project=project, settings=settings)
+
+
+def _pool_context():
+    """`fork` where the platform has it: workers start with every rule already imported."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else methods[0])
 
 
 def _merged(result: FileResult, other: FileResult, *, output: bytes) -> FileResult:
@@ -211,35 +294,46 @@ def _merged(result: FileResult, other: FileResult, *, output: bytes) -> FileResu
 
 
 def _run_project_rules(paths, files, rules, threshold, exclude, region, stack, settings,
-                       fixed=None) -> dict[Path, FileResult]:
+                       fixed=None, cache: Cache | None = None, phase: str = "first") -> dict[Path, FileResult]:
     """FileResults, keyed by resolved path, of every file project-level rules changed or flagged.
     `fixed` holds the Python rules' output, for the rules that run after them."""
+    results: dict[Path, FileResult] = {}
     if not rules:
-        return {}
-    findings: dict[Path, list[Finding]] = {}
-    errors: dict[Path, list[str]] = {}
-    edits: dict[Path, bytes] = {}
-    originals: dict[Path, bytes | None] = {}
+        return results
     for root in discover_projects(paths, exclude):
         root = root.resolve()
         inside = [f for f in files if root in f.resolve().parents]
-        project = Project(root, context_for_directory(root, region, stack), inside, display_path, settings, fixed)
-        for rule_class in rules:
-            rule = rule_class(project, threshold)
-            before = project.snapshot()
-            try:
-                rule.check()
-            except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the others
-                errors.setdefault(project.project_file.resolve(), []).append(
-                    f"rule {rule_class.id} crashed ({type(error).__name__}: {error}); its fixes were not applied"
-                )
-                project.restore(before)
-                continue
-            for path, found in rule.findings_by_path.items():
-                findings.setdefault(path.resolve(), []).extend(found)
-        for path, data in project.edits.items():
-            edits[path.resolve()] = data
-            originals[path.resolve()] = project.original(path)
+        context = context_for_directory(root, region, stack)
+        key = cache.project_key(root, context, inside, fixed or {}, phase) if cache is not None else None
+        found = cache.get_project(key, display_path) if key is not None else None
+        if found is None:
+            found = _check_project(Project(root, context, inside, display_path, settings, fixed), rules, threshold)
+            if key is not None:
+                cache.put_project(key, found)
+        for path, result in found.items():
+            results[path] = result if path not in results else _merged(results[path], result, output=result.output)
+    return dict(sorted(results.items(), key=lambda item: item[0].as_posix()))
+
+
+def _check_project(project: Project, rules, threshold) -> dict[Path, FileResult]:
+    """Every project-level rule on one project: the files they changed or flagged."""
+    findings: dict[Path, list[Finding]] = {}
+    errors: dict[Path, list[str]] = {}
+    for rule_class in rules:
+        rule = rule_class(project, threshold)
+        before = project.snapshot()
+        try:
+            rule.check()
+        except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the others
+            errors.setdefault(project.project_file.resolve(), []).append(
+                f"rule {rule_class.id} crashed ({type(error).__name__}: {error}); its fixes were not applied"
+            )
+            project.restore(before)
+            continue
+        for path, found in rule.findings_by_path.items():
+            findings.setdefault(path.resolve(), []).extend(found)
+    edits = {path.resolve(): data for path, data in project.edits.items()}
+    originals = {path.resolve(): project.original(path) for path in project.edits}
     results = {}
     for path in sorted(set(findings) | set(edits) | set(errors), key=lambda p: p.as_posix()):
         source = originals.get(path)

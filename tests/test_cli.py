@@ -34,8 +34,9 @@ def invoke(*args: str):
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `root` with its bytes and mtime, leaving out the result cache."""
     return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and ".iacfix_cache" not in p.relative_to(root).parts}
 
 
 def test_check_reports_all_four_failures_and_exits_1(project):
@@ -266,3 +267,16 @@ def test_every_rule_explains_itself_with_its_example(rule_id):
     assert len(example) == 2, f"{rule_id}: no example shown"
     shown = example[1]
     assert "--- a/" in shown or f" {rule_id} " in shown, f"{rule_id}: the example shows neither a diff nor a finding"
+
+
+def test_check_keeps_its_cache_beside_the_config_and_no_cache_writes_none(project, tmp_path):
+    (project / "pyproject.toml").write_text("[tool.iacfix]\n")
+    first = invoke("check", ".")
+    assert (project / ".iacfix_cache" / ".gitignore").is_file()
+    assert invoke("check", ".").stdout == first.stdout  # answered from the cache
+    other = tmp_path / "elsewhere"
+    invoke("check", "--cache-dir", str(other), ".")
+    assert any(other.glob("*/*.json"))
+    shutil.rmtree(project / ".iacfix_cache")
+    invoke("check", "--no-cache", "--jobs", "2", ".")
+    assert not (project / ".iacfix_cache").exists()

@@ -31,7 +31,7 @@ def invoke(*args: str):
 
 def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts}
+            if p.is_file() and not {"__pycache__", ".iacfix_cache"} & set(p.parts)}
 
 
 def expected_findings(seed: str) -> list[str]:

@@ -1,0 +1,140 @@
+"""Speed without changed answers: the prefilter never hides a finding, the cache never returns a
+stale result, and a process pool gives the same report, in the same order, as one process."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_fixtures import FIX_CASES, FLAGGED_CASES, Case, run
+
+from iacfix import cache as cache_module
+from iacfix import engine
+from iacfix.cache import Cache
+from iacfix.context import ProjectContext
+from iacfix.engine import run as run_engine
+from iacfix.registry import all_rules, rule_by_id
+from iacfix.results import Safety
+from iacfix.rule import RuleSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("case", FIX_CASES + FLAGGED_CASES, ids=lambda c: c.id)
+def test_prefilter_never_hides_a_finding(case: Case, monkeypatch):
+    source = case.before.read_bytes()
+    rule = rule_by_id(case.rule_id)
+    assert any(token in source for token in rule.evidence) or not rule.evidence, "the prefilter skips this case"
+    with_prefilter = run(case, source)
+    monkeypatch.setattr(engine, "_has_evidence", lambda rule, source: True)
+    without = run(case, source)
+    assert with_prefilter.findings == without.findings and with_prefilter.output == without.output
+
+
+# --- the cache ----------------------------------------------------------------------------------
+
+SOURCE = b'import pulumi_aws as aws\n\n"awslogs-region": "us-east-1"\nx = {"awslogs-region": "us-east-1"}\n'
+AWSLOGS = rule_by_id("awslogs-region-hardcoded")
+PROJECT = ProjectContext(aws_major=7)
+
+
+def cache_for(directory: Path, rules=(AWSLOGS,), threshold=Safety.SAFE, settings=RuleSettings()) -> Cache:
+    return Cache(directory, rules, threshold, settings)
+
+
+def test_a_cached_result_equals_the_computed_one(tmp_path):
+    result = engine.fix_source("lib/a.py", SOURCE, [AWSLOGS], Safety.SAFE, project=PROJECT)
+    cache = cache_for(tmp_path)
+    key = cache.key(SOURCE, PROJECT, "lib/a.py")
+    assert cache.get(key, "lib/a.py", SOURCE) is None
+    cache.put(key, result)
+    assert cache.get(key, "lib/a.py", SOURCE) == result
+    assert (tmp_path / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["bytes", "path", "context", "rules", "threshold", "profile", "options", "version", "data"],
+)
+def test_any_change_of_input_rules_or_version_gives_another_key(tmp_path, monkeypatch, change):
+    base = cache_for(tmp_path).key(SOURCE, PROJECT, "lib/a.py")
+    source, project, path, made = SOURCE, PROJECT, "lib/a.py", {}
+    if change == "bytes":
+        source = SOURCE + b"\n"
+    elif change == "path":
+        path = "tests/a.py"
+    elif change == "context":
+        project = ProjectContext(aws_major=6)
+    elif change == "rules":
+        made["rules"] = (AWSLOGS, rule_by_id("random-for-secrets"))
+    elif change == "threshold":
+        made["threshold"] = Safety.UNSAFE
+    elif change == "profile":
+        made["settings"] = RuleSettings(profile="ephemeral")
+    elif change == "options":
+        made["settings"] = RuleSettings(options={"required-tags-missing": {"tags": ["Owner"]}})
+    elif change == "version":
+        monkeypatch.setattr(cache_module, "__version__", "999.0")
+    elif change == "data":
+        monkeypatch.setattr(cache_module, "_data_digest", lambda: "another table")
+    assert cache_for(tmp_path, **made).key(source, project, path) != base
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 1}', b'{"format": 0, "output": null}'])
+def test_a_corrupt_entry_is_a_miss_and_is_rewritten(tmp_path, damage):
+    cache = cache_for(tmp_path)
+    result = engine.fix_source("a.py", SOURCE, [AWSLOGS], Safety.SAFE, project=PROJECT)
+    key = cache.key(SOURCE, PROJECT, "a.py")
+    cache.put(key, result)
+    entry = next(tmp_path.glob("*/*.json"))
+    entry.write_bytes(damage)
+    assert cache.get(key, "a.py", SOURCE) is None
+    cache.put(key, result)
+    assert cache.get(key, "a.py", SOURCE) == result
+
+
+def test_an_unwritable_cache_directory_is_skipped(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cache = cache_for(blocker / "cache")
+    result = engine.fix_source("a.py", SOURCE, [AWSLOGS], Safety.SAFE, project=PROJECT)
+    cache.put(cache.key(SOURCE, PROJECT, "a.py"), result)  # no exception
+    assert cache.get(cache.key(SOURCE, PROJECT, "a.py"), "a.py", SOURCE) is None
+
+
+def test_a_warm_run_parses_nothing_and_a_changed_file_is_recomputed(tmp_path, monkeypatch):
+    project = tmp_path / "seed"
+    shutil.copytree(ROOT / "fixtures" / "seed-002" / "before", project)
+    monkeypatch.chdir(tmp_path)
+    cache = cache_for(tmp_path / ".iacfix_cache", all_rules(), Safety.UNSAFE)
+    cold = run_engine([project], all_rules(), Safety.UNSAFE, cache=cache)
+
+    parsed = []
+    real = engine.fix_source
+    monkeypatch.setattr(engine, "fix_source", lambda path, *a, **k: parsed.append(path) or real(path, *a, **k))
+    assert run_engine([project], all_rules(), Safety.UNSAFE, cache=cache) == cold
+    assert parsed == []
+
+    monitoring = project / "lib" / "monitoring.py"
+    monitoring.write_text(monitoring.read_text().replace('"us-east-1"', '"us-west-2"'))
+    changed = run_engine([project], all_rules(), Safety.UNSAFE, cache=cache)
+    assert parsed == ["seed/lib/monitoring.py"]
+    [finding] = [f for f in changed.findings if f.path == "seed/lib/monitoring.py"]
+    assert "us-west-2" in finding.message
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def test_jobs_give_the_same_report_in_the_same_order(tmp_path, monkeypatch):
+    for seed in ("seed-000", "seed-001", "seed-002", "seed-003", "seed-004"):
+        shutil.copytree(ROOT / "fixtures" / seed / "before", tmp_path / seed)
+    monkeypatch.chdir(tmp_path)
+    one = run_engine([tmp_path], all_rules(), Safety.UNSAFE, jobs=1)
+    seen = []
+    two = run_engine([tmp_path], all_rules(), Safety.UNSAFE, jobs=2, progress=lambda done, total: seen.append(done))
+    assert len(one.files) >= 2 * engine._FILES_PER_WORKER, "too few files to use the pool"
+    assert two == one
+    assert [r.path for r in two.files] == sorted(r.path for r in two.files)
+    assert seen == sorted(seen) and seen[-1] == len([f for f in one.files if f.path.endswith(".py")])
