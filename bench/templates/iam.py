@@ -1,4 +1,4 @@
-"""Task execution role for the TapStack (clean: nothing for iacfix to find)."""
+"""Task execution role for the TapStack of the acme service (clean: nothing for iacfix to find)."""
 import json
 from typing import Optional
 
@@ -23,13 +23,13 @@ class IamStack(pulumi.ComponentResource):
                  opts: Optional[ResourceOptions] = None):
         super().__init__("tap:iam:IamStack", name, None, opts)
         self.execution_role = aws.iam.Role(
-            f"tap-task-execution-{environment_suffix}",
+            f"acme-task-execution-{environment_suffix}",
             assume_role_policy=ASSUME_ECS_TASKS,
             tags=tags,
             opts=ResourceOptions(parent=self),
         )
         aws.iam.RolePolicyAttachment(
-            f"tap-task-execution-policy-{environment_suffix}",
+            f"acme-task-execution-policy-{environment_suffix}",
             role=self.execution_role.name,
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
             opts=ResourceOptions(parent=self),

@@ -1,4 +1,4 @@
-"""Alarms and a dashboard for the TapStack (clean: nothing for iacfix to find)."""
+"""Alarms and a dashboard for the TapStack of the acme service (clean: nothing for iacfix to find)."""
 import json
 from typing import Optional
 
@@ -13,10 +13,10 @@ class MonitoringStack(pulumi.ComponentResource):
     def __init__(self, name: str, environment_suffix: str, cluster_name: Output,
                  service_name: Output, opts: Optional[ResourceOptions] = None):
         super().__init__("tap:monitoring:MonitoringStack", name, None, opts)
-        self.topic = sns.Topic(f"tap-alerts-{environment_suffix}", opts=ResourceOptions(parent=self))
+        self.topic = sns.Topic(f"acme-alerts-{environment_suffix}", opts=ResourceOptions(parent=self))
 
         self.cpu_alarm = cloudwatch.MetricAlarm(
-            f"tap-cpu-high-{environment_suffix}",
+            f"acme-cpu-high-{environment_suffix}",
             comparison_operator="GreaterThanThreshold",
             evaluation_periods=2,
             metric_name="CPUUtilization",
@@ -30,8 +30,8 @@ class MonitoringStack(pulumi.ComponentResource):
         )
 
         self.dashboard = cloudwatch.Dashboard(
-            f"tap-dashboard-{environment_suffix}",
-            dashboard_name=f"tap-{environment_suffix}",
+            f"acme-dashboard-{environment_suffix}",
+            dashboard_name=f"acme-{environment_suffix}",
             dashboard_body=Output.all(cluster_name, service_name).apply(
                 lambda args: json.dumps({
                     "widgets": [{
