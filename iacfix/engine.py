@@ -44,7 +44,7 @@ def fix_source(
     """
     project = project or ProjectContext()
     settings = settings or RuleSettings()
-    rules = [rule for rule in rules if issubclass(rule, Rule) and _has_evidence(rule, source)]
+    rules = [rule for rule in rules if issubclass(rule, Rule) and rule.applies(source, path, project, settings)]
     unchanged = FileResult(path=path, source=source, output=source)
     if not rules:
         return unchanged
@@ -65,12 +65,14 @@ def fix_source(
     tree = module
     findings: list[Finding] = []
     errors: list[str] = []
-    # Metadata is resolved once per tree, for every rule at once (libcst batches the providers
-    # into one traversal); only a rule that changes the tree makes the next ones resolve again.
+    # Metadata is resolved once per tree, for every rule still to run at once (libcst batches
+    # the providers into one traversal); only a rule that fixes something makes the next ones
+    # resolve again. A transformer always returns a new tree object, so a rule that fixed
+    # nothing hands on the tree it was given: its copy would only cost a new resolution.
     wrapper = _wrap(module, rules)
-    for rule_class in rules:
+    for index, rule_class in enumerate(rules):
         if wrapper.module is not tree:
-            wrapper = _wrap(tree, rules)
+            wrapper = _wrap(tree, rules[index:])
         file = FileContext(
             path=path,
             threshold=threshold,
@@ -87,7 +89,8 @@ def fix_source(
                           "its fixes were not applied")
             continue
         findings.extend(rule.findings)
-        tree = new_tree
+        if any(finding.fixed for finding in rule.findings):
+            tree = new_tree
 
     output = tree.bytes if tree is not module else source
     if output != source and (problem := _invalid_output(path, source, output)):
@@ -107,10 +110,6 @@ def _wrap(tree: cst.Module, rules: Sequence[type[Rule]]) -> MetadataWrapper:
     wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
     wrapper.resolve_many({p for rule in rules for p in rule.get_inherited_dependencies()})
     return wrapper
-
-
-def _has_evidence(rule: type[Rule], source: bytes) -> bool:
-    return not rule.evidence or any(token in source for token in rule.evidence)
 
 
 def _same(line: int) -> int:

@@ -117,10 +117,25 @@ class RuleDocs:
     safety: ClassVar[Safety]
     #: Byte strings of which at least one must occur in a file for the rule to be able to fire.
     #: The engine never parses a file for a rule whose evidence is absent. Empty means always run.
+    #: A rule whose tokens are common in clean code narrows them in `applies`.
     evidence: ClassVar[tuple[bytes, ...]] = ()
+    #: False for a rule that never looks at test code (tests/, test_*.py, conftest.py): the
+    #: prefilter then skips such files for it.
+    checks_test_code: ClassVar[bool] = True
     #: Options a user may set in `[tool.iacfix.options.<rule-id>]`: name -> default value (the
     #: default's type is the type a configured value must have).
     options: ClassVar[Mapping[str, Any]] = {}
+
+    @classmethod
+    def applies(cls, source: bytes, path: str, project: ProjectContext, settings: RuleSettings) -> bool:
+        """The prefilter: whether the rule can find anything in the file at `path` with these
+        bytes, in this project, with these settings, decided without parsing (a file no selected
+        rule applies to is never parsed). It may say yes for a file with no finding, never no for a file with
+        one. The default looks for an `evidence` token; a rule narrows it with a cheap necessary
+        condition of its own (a regular expression, the profile, an option)."""
+        if not cls.checks_test_code and is_test_path(path, project.root):
+            return False
+        return not cls.evidence or any(token in source for token in cls.evidence)
 
     @property
     def settings(self) -> RuleSettings:

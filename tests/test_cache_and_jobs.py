@@ -7,27 +7,35 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_fixtures import FIX_CASES, FLAGGED_CASES, Case, run
+from test_fixtures import CLEAN_CASES, FIX_CASES, FLAGGED_CASES, Case, run
 
 from iacfix import cache as cache_module
 from iacfix import engine
 from iacfix.cache import Cache
-from iacfix.context import ProjectContext
+from iacfix.config import load as load_config
+from iacfix.context import ProjectContext, context_for_directory
 from iacfix.engine import run as run_engine
 from iacfix.registry import all_rules, rule_by_id
 from iacfix.results import Safety
-from iacfix.rule import RuleSettings
+from iacfix.rule import Rule, RuleSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def without_prefilter(monkeypatch, rules) -> None:
+    """Make every rule in `rules` say it applies to every file."""
+    for rule in rules:
+        monkeypatch.setattr(rule, "applies", classmethod(lambda cls, *args: True))
 
 
 @pytest.mark.parametrize("case", FIX_CASES + FLAGGED_CASES, ids=lambda c: c.id)
 def test_prefilter_never_hides_a_finding(case: Case, monkeypatch):
     source = case.before.read_bytes()
     rule = rule_by_id(case.rule_id)
-    assert any(token in source for token in rule.evidence) or not rule.evidence, "the prefilter skips this case"
+    project, _ = case.settings()
+    assert rule.applies(source, case.before.name, project, case.rule_settings()), "the prefilter skips this case"
     with_prefilter = run(case, source)
-    monkeypatch.setattr(engine, "_has_evidence", lambda rule, source: True)
+    without_prefilter(monkeypatch, [rule])
     without = run(case, source)
     assert with_prefilter.findings == without.findings and with_prefilter.output == without.output
 
@@ -138,3 +146,36 @@ def test_jobs_give_the_same_report_in_the_same_order(tmp_path, monkeypatch):
     assert two == one
     assert [r.path for r in two.files] == sorted(r.path for r in two.files)
     assert seen == sorted(seen) and seen[-1] == len([f for f in one.files if f.path.endswith(".py")])
+
+
+# --- the prefilter on every fixture file, for every rule ----------------------------------------
+
+
+def fixture_files() -> list[tuple[Path, Case | None]]:
+    """Every Python input under fixtures/ (rule cases with their own context, seed and project
+    trees with none) and examples/: the code the rules are known to be right about."""
+    cases = {case.before.resolve(): case for case in FIX_CASES + FLAGGED_CASES + CLEAN_CASES}
+    files = sorted({*ROOT.joinpath("fixtures").rglob("*.py"), *ROOT.joinpath("examples").rglob("*.py")})
+    return [(path, cases.get(path.resolve())) for path in files]
+
+
+@pytest.mark.parametrize("path, case", fixture_files(),
+                         ids=lambda value: value.relative_to(ROOT).as_posix() if isinstance(value, Path) else "")
+def test_narrowed_prefilters_skip_no_finding(path: Path, case: Case | None, monkeypatch):
+    """A rule whose `applies` says no to a file although its evidence tokens occur in it (the
+    narrowing a rule adds with a regular expression, the profile, an option or test paths)
+    finds nothing there when run anyway, under the file's own context and settings."""
+    source = path.read_bytes()
+    if case is not None:
+        project, settings = case.settings()[0], case.rule_settings()
+    else:  # a seed or example project: its own context and [tool.iacfix] settings
+        project = context_for_directory(path.parent.resolve(), None, None)
+        settings = load_config(start=path.parent).rule_settings()
+    shown = str(path)
+    narrowed = [rule for rule in all_rules() if issubclass(rule, Rule) and any(t in source for t in rule.evidence)
+                and not rule.applies(source, shown, project, settings)]
+    if not narrowed:
+        return
+    without_prefilter(monkeypatch, narrowed)
+    result = engine.fix_source(shown, source, narrowed, None, project=project, settings=settings)
+    assert [f"{f.rule_id}:{f.line}" for f in result.findings] == [], "the prefilter hid these findings"
