@@ -20,6 +20,7 @@ from iacfix.rule import Rule
 KEY = "awslogs-region"
 #: An AWS region name: `us-east-1`, `eu-south-1`, `us-gov-west-1`, `cn-northwest-1`.
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+_REGION_TEXT = re.compile(_REGION.pattern.encode())
 #: `"awslogs-region": "us-east-1"` inside string JSON, quotes optionally backslash-escaped.
 _IN_JSON = re.compile(
     r'(?P<q>\\?")awslogs-region(?P=q)\s*:\s*(?P=q)(?P<region>' + _REGION.pattern + r")(?P=q)"
@@ -100,6 +101,11 @@ class AwslogsRegionHardcoded(Rule):
     title = "Use the provider's region for the ECS awslogs driver instead of a literal"
     safety = Safety.SAFE
     evidence = (KEY.encode(),)
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """The key, and a region literal somewhere (the value is always a literal)."""
+        return super().applies(source, path, project, settings) and bool(_REGION_TEXT.search(source))
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import QualifiedNameProvider
@@ -12,6 +14,7 @@ from iacfix.results import Safety
 from iacfix.rule import Rule
 
 _RESOURCE_FACTORIES = frozenset({"boto3.resource"})
+_RESOURCE_TEXT = re.compile(rb"(?<![\w-])resource(?=\s*[(),\\\r\n]|\s+as\b|\s*$)", re.MULTILINE)
 #: The services boto3 has a resource model for: `boto3.session.Session().get_available_resources()`
 #: on boto3 1.44.8 (the newest model is ec2's 2016-11-15; boto3 ships 445 client services).
 #: tests/test_real_boto3_resource.py keeps this equal to the installed boto3.
@@ -97,6 +100,12 @@ class Boto3ResourceInTests(Rule):
         super().__init__(*args, **kwargs)
         self._where: str | None = None
         self._clients: Boto3Clients | None = None
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """`boto3` occurs, and `resource` as a called, imported or aliased name (a factory is
+        boto3's `resource` or a boto3 session's `.resource`)."""
+        return b"boto3" in source and bool(_RESOURCE_TEXT.search(source))
 
     def visit_Module(self, node: cst.Module) -> None:
         self._where = _kind_of_module(node, self.file.path)

@@ -89,6 +89,7 @@ class CloudfrontDefaultCertificate(Rule):
     id = "cloudfront-default-certificate"
     title = "Report CloudFront aliases or TLS policies the default certificate cannot serve"
     safety = Safety.DISPLAY_ONLY
+    checks_test_code = False
     evidence = (b"cloudfront_default_certificate", b"cloudfrontDefaultCertificate")
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from iacfix.codemods._pulumi_config import (
     namespace_of_key,
 )
 from iacfix.context import load_yaml, stack_files
+from iacfix import prefilter
 from iacfix.results import Safety
 from iacfix.rule import Rule
 
@@ -42,6 +44,9 @@ REQUIRE_SECRET = frozenset(
      "require_secret_object"}
 )
 GET_METHODS = frozenset({"get", "get_int", "get_float", "get_bool", "get_object"})
+#: The prefilter: `.require*(` reads and the `Config(...)` bags (or aliases) they may come from.
+_REQUIRE_READ = re.compile(r"\.(?:%s)\s*\(\s*(?:key\s*=\s*)?" % "|".join(sorted({*REQUIRE_TO_GET, *REQUIRE_SECRET})))
+_CONFIG_ALIAS = re.compile(r"\bConfig\s+as\s+(\w+)")
 ENV_READERS = frozenset({"os.getenv", "os.environ.get"})
 #: Parents in which `a or b` needs no parentheses.
 _LOOSE_PARENTS = (cst.Assign, cst.AnnAssign, cst.Arg, cst.Return, cst.Element, cst.DictElement,
@@ -107,6 +112,27 @@ class ConfigRequireWithoutDefault(Rule):
     evidence = (b"require",)
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """Stack config is known, and a `.require*("key")` may read a key that no stack sets
+        under a namespace some `Config(...)` bag of the file reads (the project's, or a literal
+        name; a computed name is never judged)."""
+        keys = project.config_keys
+        if keys is None or not super().applies(source, path, project, settings):
+            return False
+        text = prefilter.text_of(source)
+        required = {key for read in _REQUIRE_READ.finditer(text)
+                    if (key := prefilter.string_value(prefilter.value_text(text, read.end())))}
+        if not required:
+            return False
+        bags = re.compile("|".join(["Config", *_CONFIG_ALIAS.findall(text)]))
+        namespaces = {project.name}
+        for start, end in prefilter.call_spans(text, bags):
+            inside = text[start:end].split("(", 1)[1][:-1].strip()
+            inside = re.sub(r"^name\s*=\s*", "", inside)
+            namespaces.add(prefilter.string_value(inside) or project.name)
+        return any(f"{namespace}:{key}" not in keys for namespace in namespaces for key in required)
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node

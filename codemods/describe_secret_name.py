@@ -6,6 +6,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from iacfix.codemods._boto3_clients import CLIENT_METADATA, Boto3Clients
+from iacfix import prefilter
 from iacfix.results import Safety
 from iacfix.rule import Rule
 
@@ -132,6 +133,13 @@ class DescribeSecretName(Rule):
     evidence = (b"secretsmanager",)
 
     METADATA_DEPENDENCIES = (*CLIENT_METADATA,)
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """A Secrets Manager operation that takes `SecretId` is called with a wrong keyword."""
+        return super().applies(source, path, project, settings) and any(
+            argument.callee in SECRET_ID_OPERATIONS
+            for argument in prefilter.keyword_arguments(prefilter.text_of(source), WRONG_SPELLINGS))
 
     def visit_Module(self, node: cst.Module) -> None:
         self.clients = Boto3Clients(self, node)

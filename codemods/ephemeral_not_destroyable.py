@@ -7,7 +7,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameP
 
 from iacfix.codemods import _stateful as st
 from iacfix.results import Safety
-from iacfix.rule import Rule
+from iacfix.rule import PROFILES, Rule
 
 EPHEMERAL = "ephemeral"
 #: `ResourceOptions` keywords that keep a resource alive through `pulumi destroy`.
@@ -97,6 +97,12 @@ class EphemeralNotDestroyable(Rule):
         super().__init__(*args, **kwargs)
         #: `ResourceOptions(...)` calls this rule emptied (their `opts=` argument goes too).
         self._emptied: list[cst.Call] = []
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """Only in the ephemeral profile (a production stack wants these settings)."""
+        return (settings.profile or PROFILES[0]) == EPHEMERAL and super().applies(
+            source, path, project, settings)
 
     def visit_Module(self, node: cst.Module) -> bool:
         return self.profile == EPHEMERAL

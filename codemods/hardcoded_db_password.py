@@ -136,6 +136,7 @@ class HardcodedDbPassword(Rule):
     id = "hardcoded-db-password"
     title = "Generate database passwords with `pulumi_random` or read them as config secrets"
     safety = Safety.UNSAFE
+    checks_test_code = False
     evidence = (b"password", b"auth_token")
     METADATA_DEPENDENCIES = (
         QualifiedNameProvider,

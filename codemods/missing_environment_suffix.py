@@ -18,6 +18,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from iacfix import prefilter
 from iacfix.results import Safety
 from iacfix.rule import Rule
 
@@ -104,6 +105,12 @@ _PER_STACK_CALLS = frozenset({"pulumi.get_stack", "pulumi.runtime.get_stack"})
 _CONFIG_READS = frozenset({"get", "require", "getenv", "get_secret", "require_secret"})
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _DEPTH = 3
+#: The prefilter: a suffix binding needs one of the names, a finding a physical-name argument.
+_SUFFIX_TEXT = re.compile("|".join(_SUFFIX_ORDER).encode())
+_NAME_ARGUMENTS = frozenset(argument for argument, _ in _PHYSICAL_NAMES.values())
+_CLASS_NAMES = frozenset(qualified.rsplit(".", 1)[1] for qualified in _PHYSICAL_NAMES)
+_CLASS_ALIAS = re.compile(r"\b(?:%s)\s+as\s+(\w+)" % "|".join(sorted(_CLASS_NAMES)))
+_SUFFIX_PLACEHOLDER = re.compile(r"\{[^{}]*(?<!\w)(?:%s)(?!\w)" % "|".join(_SUFFIX_ORDER))
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,26 @@ class MissingEnvironmentSuffix(Rule):
     evidence = (b"_suffix", b"_SUFFIX", b"Suffix")
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """A suffix name occurs, and a physical-name argument of a call to one of the classes
+        (by its last name, or an alias it is imported as) is a string (an f-string whose
+        placeholders do not name the suffix) or an Output: the values `_fix` can act on."""
+        if not _SUFFIX_TEXT.search(source):
+            return False
+        text = prefilter.text_of(source)
+        classes = _CLASS_NAMES | set(_CLASS_ALIAS.findall(text))
+        for argument in prefilter.keyword_arguments(text, _NAME_ARGUMENTS):
+            if argument.callee not in classes:
+                continue
+            value = argument.value
+            if "Output" in value or ".apply" in value:
+                return True
+            if prefilter.is_string(value) and not _SUFFIX_PLACEHOLDER.search(
+                    value.replace("{{", "").replace("}}", "")):
+                return True
+        return False
 
     # -- entry point -----------------------------------------------------------------------------
 

@@ -127,6 +127,7 @@ class PlaceholderAccountId(Rule):
     id = "placeholder-account-id"
     title = "Use the deploying account instead of a placeholder account id"
     safety = Safety.SAFE
+    checks_test_code = False
     evidence = (
         *(str(d).encode() * 12 for d in range(10)),
         b"123456789012", b"111122223333", b"444455556666", b"777788889999",
@@ -135,6 +136,11 @@ class PlaceholderAccountId(Rule):
     )
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider, ScopeProvider)
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """Only in programs that import a Pulumi package (see `visit_Module`)."""
+        return b"pulumi" in source and super().applies(source, path, project, settings)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

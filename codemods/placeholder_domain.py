@@ -21,6 +21,7 @@ from iacfix.codemods._aws_resources import (
 )
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
+from iacfix import prefilter
 from iacfix.results import Safety
 from iacfix.rule import Rule
 
@@ -199,6 +200,17 @@ class PlaceholderDomain(Rule):
     ) + (b"CertificateValidation",)
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """A validation resource, or a placeholder word inside a string literal (in any case:
+        `@pulumi.runtime.test` is not a `.test` domain)."""
+        if b"CertificateValidation" in source:
+            return True
+        if not super().applies(source, path, project, settings):
+            return False
+        strings = prefilter.string_contents(prefilter.text_of(source)).lower()
+        return any(token.decode() in strings for token in cls.evidence if token.islower())
 
     def visit_Module(self, node: cst.Module) -> None:
         self._components_told: set[str] = set()

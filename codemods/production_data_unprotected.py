@@ -75,6 +75,11 @@ class ProductionDataUnprotected(Rule):
 
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ParentNodeProvider)
 
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """Only when `profile = "production"` is declared."""
+        return settings.profile == PRODUCTION and super().applies(source, path, project, settings)
+
     def visit_Module(self, node: cst.Module) -> bool:
         return self.settings.profile == PRODUCTION  # declared, not the default
 

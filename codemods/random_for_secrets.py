@@ -394,6 +394,7 @@ class RandomForSecrets(Rule):
     id = "random-for-secrets"
     title = "Generate passwords, tokens and keys with `secrets`, not `random`"
     safety = Safety.SAFE
+    checks_test_code = False
     evidence = (b"random",)
     METADATA_DEPENDENCIES = (
         QualifiedNameProvider,

@@ -45,6 +45,8 @@ _TAGGABLE = frozenset({
 _PROVIDERS = frozenset({"pulumi_aws.Provider"})
 #: Module-level names under which a program declares the tag keys it requires.
 _DECLARED = re.compile(r"(?i)^(?:mandatory|required)_tags?(?:_keys)?$")
+#: The prefilter's form of `_DECLARED`: such a name being assigned anywhere in the text.
+_DECLARED_TEXT = re.compile(rb"(?i)(?<![\w.])(?:mandatory|required)_tags?(?:_keys)?\s*=(?!=)")
 _DEPTH = 4
 _DEFAULT_TAGS_CONFIG = "aws:defaultTags"
 
@@ -121,6 +123,12 @@ class RequiredTagsMissing(Rule):
     options: ClassVar[Mapping[str, Any]] = {"tags": []}
 
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """Only where a tag set is required: the `tags` option, or the file declares one."""
+        return super().applies(source, path, project, settings) and bool(
+            settings.option(cls, "tags") or _DECLARED_TEXT.search(source))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

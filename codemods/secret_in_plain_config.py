@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import (
@@ -19,8 +21,13 @@ from iacfix.codemods._secret_values import (
     vanishing_json_import,
 )
 from iacfix.codemods.random_for_secrets import is_secret_name
+from iacfix import prefilter
 from iacfix.results import Safety
 from iacfix.rule import FileContext, Rule
+
+
+#: The prefilter: a plain read (`.get(`, `.require_int(`, ...) whose first argument follows.
+_PLAIN_READ = re.compile(r"\.(?:%s)\s*\(\s*(?:key\s*=\s*)?" % "|".join(PLAIN_TO_SECRET))
 
 
 class SecretInPlainConfig(Rule):
@@ -73,12 +80,25 @@ class SecretInPlainConfig(Rule):
     id = "secret-in-plain-config"
     title = "Read secret-named config keys with `get_secret`/`require_secret`"
     safety = Safety.UNSAFE
+    checks_test_code = False
     evidence = (b"Config",)
     METADATA_DEPENDENCIES = (
         QualifiedNameProvider,
         ScopeProvider,
         ParentNodeProvider,
     )
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """A plain config read whose key is a string literal naming a secret."""
+        if not super().applies(source, path, project, settings):
+            return False
+        text = prefilter.text_of(source)
+        for read in _PLAIN_READ.finditer(text):
+            key = prefilter.string_value(prefilter.value_text(text, read.end()))
+            if key is not None and is_secret_name(key):
+                return True
+        return False
 
     def __init__(self, context: CodemodContext, file: FileContext | None = None) -> None:
         super().__init__(context, file)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -22,6 +23,7 @@ from iacfix.codemods._network import (
     short_code,
 )
 
+from iacfix import prefilter
 from iacfix.results import Safety
 from iacfix.rule import Rule
 
@@ -43,6 +45,17 @@ _ALL_PROTOCOLS = frozenset({"-1", "all"})
 _PORTED = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}
 _WORLD = frozenset({"0.0.0.0/0", "::/0"})
 _MAX_PORT = 65535
+#: The prefilter's view of the literals `_opened` reads: an all-protocols string or -1 given as a
+#: protocol (keyword, dict key, or the second positional argument of `*IngressArgs(`), or an
+#: integer literal (any base) that may reach the top port.
+_ALL_VALUE = r"""(?:["']\s*(?:-1|all)\s*["']|-\s*(?:0[xob])?0*1(?![\w.]))"""
+_ALL_TEXT = re.compile(rf"""protocol["']?\s*[=:]\s*{_ALL_VALUE}|IngressArgs\s*\(\s*[^,()=]*,\s*{_ALL_VALUE}""",
+                       re.IGNORECASE)
+_INTEGER = re.compile(r"(?<![\w.])(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|\d[\d_]*)(?![\w.])")
+#: Egress is never read: its arguments, `*EgressArgs(...)` calls and `SecurityGroupRule(...)`
+#: calls that say "egress" are cut from the text before the literals are looked for.
+_EGRESS_CALLS = re.compile(r"\w*EgressArgs|SecurityGroupEgressRule")
+_RULE_CALLS = re.compile(r"SecurityGroupRule")
 
 
 @dataclass
@@ -108,6 +121,23 @@ class SgAllProtocols(Rule):
     evidence = (b'"-1"', b"'-1'", b"=-1", b": -1", b'"all"', b"'all'", b'"ALL"', b"'ALL'",
                 b'"All"', b"'All'", b"65535")
     METADATA_DEPENDENCIES = NETWORK_METADATA
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """Outside egress: "ingress" occurs, and an all-protocols literal or a port >= 65535."""
+        if not super().applies(source, path, project, settings):
+            return False
+        text = prefilter.text_of(source)
+        cut = [(a.start, a.start + len(a.value)) for a in prefilter.keyword_arguments(text, {"egress"})]
+        cut += prefilter.call_spans(text, _EGRESS_CALLS)
+        cut += [(start, end) for start, end in prefilter.call_spans(text, _RULE_CALLS)
+                if re.search(r"""["']egress["']""", text[start:end])]
+        for start, end in sorted(cut, reverse=True):
+            text = text[:start] + text[end:]
+        if "ingress" not in text.lower():
+            return False
+        return bool(_ALL_TEXT.search(text)) or any(
+            _port(number) >= _MAX_PORT for number in _INTEGER.findall(text))
 
     def visit_Module(self, node: cst.Module) -> None:
         self._bindings = Bindings(self)
@@ -229,3 +259,11 @@ def _opened(fields: dict[str, cst.BaseExpression | None]) -> str | None:
             return f"every {_PORTED[protocol]} port ({low}-{high})"
     return None
 
+
+
+def _port(literal: str) -> int:
+    """The value of an integer literal the prefilter found (`0xFFFF`, `65_535`, `065535`)."""
+    try:
+        return int(literal.replace("_", ""), 0)
+    except ValueError:  # leading zeros: not valid Python, the parser reports it
+        return int(literal.replace("_", ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from iacfix.rule import Rule
 _SUBNET = "ec2.Subnet"
 _VPC = "ec2.Vpc"
 _ASSOCIATION = "ec2.VpcIpv4CidrBlockAssociation"
+_SUBNET_TEXT = re.compile(rb"\bSubnet\b")
 
 #: Bounds of the evaluator: any integer beyond this is "unknown" (no CIDR octet or loop count
 #: comes near it), and so is any loop longer than `MAX_ITERATIONS` or any set of nested loops
@@ -284,6 +286,11 @@ class SubnetCidrOverlap(Rule):
     safety = Safety.DISPLAY_ONLY
     evidence = (b"Subnet",)
     METADATA_DEPENDENCIES = NETWORK_METADATA
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """`Subnet` as a word (not `SubnetGroup`) and a CIDR keyword: `ec2.Subnet(cidr_block=...)`."""
+        return bool(_SUBNET_TEXT.search(source)) and b"cidr_block" in source
 
     def visit_Module(self, node: cst.Module) -> None:
         self._bindings = Bindings(self)

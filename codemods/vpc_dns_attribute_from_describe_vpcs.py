@@ -94,6 +94,11 @@ class VpcDnsAttributeFromDescribeVpcs(Rule):
 
     METADATA_DEPENDENCIES = (*CLIENT_METADATA,)
 
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        """A DNS key is read, and the file calls (or paginates) `describe_vpcs`."""
+        return super().applies(source, path, project, settings) and b"describe_vpcs" in source
+
     def visit_Module(self, node: cst.Module) -> None:
         self.clients = Boto3Clients(self, node)
 
