@@ -45,7 +45,8 @@ REQUIRE_SECRET = frozenset(
 )
 GET_METHODS = frozenset({"get", "get_int", "get_float", "get_bool", "get_object"})
 #: The prefilter: `.require*(` reads and the `Config(...)` bags (or aliases) they may come from.
-_REQUIRE_READ = re.compile(r"\.(?:%s)\s*\(\s*(?:key\s*=\s*)?" % "|".join(sorted({*REQUIRE_TO_GET, *REQUIRE_SECRET})))
+_REQUIRE_READ = re.compile(
+    rf"\.(?:{prefilter.alternatives({*REQUIRE_TO_GET, *REQUIRE_SECRET})})\s*\(\s*(?:key\s*=\s*)?")
 _CONFIG_ALIAS = re.compile(r"\bConfig\s+as\s+(\w+)")
 ENV_READERS = frozenset({"os.getenv", "os.environ.get"})
 #: Parents in which `a or b` needs no parentheses.

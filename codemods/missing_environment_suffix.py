@@ -109,8 +109,8 @@ _DEPTH = 3
 _SUFFIX_TEXT = re.compile("|".join(_SUFFIX_ORDER).encode())
 _NAME_ARGUMENTS = frozenset(argument for argument, _ in _PHYSICAL_NAMES.values())
 _CLASS_NAMES = frozenset(qualified.rsplit(".", 1)[1] for qualified in _PHYSICAL_NAMES)
-_CLASS_ALIAS = re.compile(r"\b(?:%s)\s+as\s+(\w+)" % "|".join(sorted(_CLASS_NAMES)))
-_SUFFIX_PLACEHOLDER = re.compile(r"\{[^{}]*(?<!\w)(?:%s)(?!\w)" % "|".join(_SUFFIX_ORDER))
+_CLASS_ALIAS = re.compile(rf"\b(?:{prefilter.alternatives(_CLASS_NAMES)})\s+as\s+(\w+)")
+_SUFFIX_PLACEHOLDER = re.compile(rf"\{{[^{{}}]*(?<!\w)(?:{prefilter.alternatives(_SUFFIX_ORDER)})(?!\w)")
 
 
 @dataclass(frozen=True)

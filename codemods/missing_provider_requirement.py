@@ -16,6 +16,8 @@ from iacfix.results import Safety
 REQUIREMENTS = "requirements.txt"
 #: Cheap byte test before a file is parsed: it must mention a Pulumi package in an import.
 _MENTIONS = re.compile(rb"\b(?:import|from)\s+pulumi_\w+")
+#: Every top-level package name a file may import from (`pulumi_random` of `pulumi_random.x`).
+_PACKAGE = re.compile(rb"(?<![\w.])pulumi_\w+")
 #: The version range written for packages iacfix knows (the current major on PyPI, checked with
 #: `pip index versions <name>` on 2026-11-25). Others are added unpinned, and the message says so.
 KNOWN_RANGES = {"pulumi-random": ">=4.0.0,<5.0.0", "pulumi-tls": ">=5.0.0,<6.0.0"}
@@ -63,7 +65,7 @@ class MissingProviderRequirement(ProjectRule):
         listed = requirement_names(root)
         needed: dict[str, Path] = {}
         for path in self.project.own_python_files():
-            for package in self._imported_packages(path):
+            for package in self._imported_packages(path, listed):
                 if canonical_name(package) not in listed:
                     needed.setdefault(canonical_name(package), path)
         if not needed:
@@ -94,17 +96,18 @@ class MissingProviderRequirement(ProjectRule):
             self.report(other, 1, 1, f"{relative_posix(root, importer)} imports {name.replace('-', '_')} but "
                         f"{other.name} does not list {name}; add it there", safety=Safety.DISPLAY_ONLY)
 
-    def _imported_packages(self, path: Path) -> set[str]:
-        """Top-level `pulumi_*` packages the file imports (anywhere in it, aliases included)."""
+    def _imported_packages(self, path: Path, listed: frozenset[str]) -> set[str]:
+        """Top-level `pulumi_*` packages the file imports (anywhere in it, aliases included), when
+        it mentions one the requirements do not list (else the file is not parsed)."""
         data = self.project.read(path)
-        if not data or not _MENTIONS.search(data):
+        if not data or not _MENTIONS.search(data) or all(
+                canonical_name(name.decode()) in listed for name in _PACKAGE.findall(data)):
             return set()
-        try:
-            module = cst.parse_module(data)
-        except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError):
+        wrapper = self.project.python_tree(path)
+        if wrapper is None:
             return set()
         found: set[str] = set()
-        for node in m.findall(module, m.Import() | m.ImportFrom()):
+        for node in m.findall(wrapper.module, m.Import() | m.ImportFrom()):
             if isinstance(node, cst.Import):
                 names = [get_full_name_for_node(alias.name) for alias in node.names]
             elif node.module is not None and not node.relative:

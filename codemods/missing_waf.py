@@ -16,7 +16,7 @@ from iacfix.codemods._aws_resources import (
     literal_str,
     resource_arguments,
 )
-from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
+from libcst.metadata import PositionProvider, QualifiedNameProvider
 
 from iacfix.project import ProjectRule
 from iacfix.results import Safety
@@ -101,11 +101,10 @@ class MissingWaf(ProjectRule):
             if _is_test_file(self.project.root, path):
                 continue
             data = self.project.read(path)
-            if not data or b"\0" in data or not _PREFILTER.search(data):
+            if not data or not _PREFILTER.search(data):
                 continue
-            try:
-                wrapper = MetadataWrapper(cst.parse_module(data))
-            except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError, ValueError):
+            wrapper = self.project.python_tree(path)
+            if wrapper is None:
                 continue  # the Python rules report files that do not parse
             collector = _Collector(path)
             wrapper.visit(collector)

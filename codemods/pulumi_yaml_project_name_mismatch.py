@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,10 @@ from iacfix.project import (
     value_position,
 )
 from iacfix.results import Safety
+
+#: Files worth parsing: a `Config(` call with a string literal first (or `name=`) argument, or
+#: `Config` imported under another name.
+_CONFIG_LITERAL = re.compile(rb"""\bConfig\s*\(\s*(?:name\s*=\s*)?[rRuU]?["']|\bConfig\s+as\b""")
 
 
 @dataclass
@@ -172,9 +177,10 @@ class PulumiYamlProjectNameMismatch(ProjectRule):
         self._trees: dict[Path, MetadataWrapper] = {}
         for path in self.project.python_files:
             data = self.project.read(path)
-            if not data or b"Config" not in data or project_root(path.parent) != self.project.root:
+            if (not data or not _CONFIG_LITERAL.search(data)
+                    or project_root(path.parent) != self.project.root):
                 continue
-            wrapper = _parse(data)
+            wrapper = self.project.python_tree(path)
             if wrapper is None:
                 continue
             finder = _ConfigLiterals()
@@ -243,13 +249,6 @@ class PulumiYamlProjectNameMismatch(ProjectRule):
 def _places(root: Path, uses: list[_Use]) -> str:
     files = sorted({relative_posix(root, u.path.resolve()) for u in uses})
     return ", ".join(files)
-
-
-def _parse(data: bytes) -> MetadataWrapper | None:
-    try:
-        return MetadataWrapper(cst.parse_module(data))
-    except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError, ValueError):
-        return None
 
 
 class _ConfigLiterals(cst.CSTVisitor):

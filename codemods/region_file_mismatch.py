@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
+from libcst.metadata import PositionProvider, QualifiedNameProvider
 from ruamel.yaml.comments import CommentedMap
 
 from iacfix.context import REGION_FILE, stack_files
@@ -270,11 +270,10 @@ class RegionFileMismatch(ProjectRule):
         edge = False
         for path in self.project.own_python_files():
             data = self.project.read(path)
-            if not data or b"\0" in data or not _PREFILTER.search(data):
+            if not data or not _PREFILTER.search(data):
                 continue
-            try:
-                wrapper = MetadataWrapper(cst.parse_module(data))
-            except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError, ValueError):
+            wrapper = self.project.python_tree(path)
+            if wrapper is None:
                 continue  # the Python rules report files that do not parse
             collector = _Collector(path)
             wrapper.visit(collector)

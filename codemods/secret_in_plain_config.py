@@ -27,7 +27,7 @@ from iacfix.rule import FileContext, Rule
 
 
 #: The prefilter: a plain read (`.get(`, `.require_int(`, ...) whose first argument follows.
-_PLAIN_READ = re.compile(r"\.(?:%s)\s*\(\s*(?:key\s*=\s*)?" % "|".join(PLAIN_TO_SECRET))
+_PLAIN_READ = re.compile(rf"\.(?:{prefilter.alternatives(PLAIN_TO_SECRET)})\s*\(\s*(?:key\s*=\s*)?")
 
 
 class SecretInPlainConfig(Rule):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from iacfix.codemods._network import (
     resource_class,
     short_code,
 )
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import PositionProvider
 
 from iacfix.project import ProjectRule
 from iacfix.results import Safety
@@ -25,6 +26,9 @@ _VPC = "ec2.Vpc"
 _FLOW_LOG = "ec2.FlowLog"
 #: Bytes a Python file must contain to be worth parsing: a VPC or a flow log.
 _PREFILTER = (b"Vpc", b"FlowLog")
+#: `Vpc` as a word (`ec2.Vpc(`, an import of it), not `VpcConfig` or `vpc_id`: without one in
+#: the project there is no VPC to report, and no file is parsed.
+_VPC_TEXT = re.compile(rb"\bVpc\b")
 
 
 @dataclass
@@ -128,15 +132,18 @@ class VpcWithoutFlowLogs(ProjectRule):
     def check(self) -> None:
         vpcs: list[_Vpc] = []
         covered: set[tuple[Path, int]] = set()
+        candidates = []
         for path in self.project.own_python_files():
             if _is_test(path.relative_to(self.project.root) if path.is_relative_to(self.project.root) else path):
                 continue
             data = self.project.read(path)
-            if not data or b"\0" in data or not any(token in data for token in _PREFILTER):
-                continue
-            try:
-                wrapper = MetadataWrapper(cst.parse_module(data))
-            except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError, ValueError):
+            if data and any(token in data for token in _PREFILTER):
+                candidates.append((path, data))
+        if not any(_VPC_TEXT.search(data) for _, data in candidates):
+            return
+        for path, _ in candidates:
+            wrapper = self.project.python_tree(path)
+            if wrapper is None:
                 continue  # the Python rules report files that do not parse
             collector = _Collector(path)
             wrapper.visit(collector)

@@ -23,10 +23,14 @@ def text_of(source: bytes) -> str:
     return source.decode("utf-8", errors="replace")
 
 
+def alternatives(words: Iterable[str]) -> str:
+    """`words` as a regular-expression alternation, longest first (so `get_int` beats `get`)."""
+    return "|".join(sorted((re.escape(word) for word in words), key=lambda w: (-len(w), w)))
+
+
 def keyword_pattern(names: Iterable[str]) -> re.Pattern[str]:
     """`name=` for any of `names` (not `==`, not an attribute `x.name=`), capturing the name."""
-    alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
-    return re.compile(rf"(?<![\w.])({alternatives})\s*=(?!=)")
+    return re.compile(rf"(?<![\w.])({alternatives(names)})\s*=(?!=)")
 
 
 def keyword_values(text: str, pattern: re.Pattern[str]) -> Iterator[tuple[str, str]]:
@@ -52,7 +56,7 @@ def keyword_arguments(text: str, names: Iterable[str]) -> Iterator[Argument]:
     """Every keyword argument named in `names` given to a call of a plain (dotted) name; the
     callee is the name's last part (`Table` for `aws.dynamodb.Table(`). Keywords inside other
     brackets (`make()(name=...)`, a dict) are not arguments. Strings and comments are skipped."""
-    keyword = re.compile(r"(?<![\w.])(%s)\s*=(?!=)" % "|".join(re.escape(n) for n in sorted(names)))
+    keyword = keyword_pattern(names)
     stack: list[str | None] = []
     index, end = 0, len(text)
     while index < end:

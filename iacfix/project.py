@@ -14,6 +14,8 @@ import io
 from pathlib import Path
 from typing import Any, ClassVar
 
+import libcst as cst
+from libcst.metadata import MetadataWrapper
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
@@ -59,6 +61,7 @@ class Project:
         self._originals: dict[Path, bytes | None] = {}
         self.edits: dict[Path, bytes] = {}
         self._documents: dict[Path, Any] = {}
+        self._trees: dict[Path, tuple[bytes, MetadataWrapper | None]] = {}
 
     @property
     def project_file(self) -> Path:
@@ -94,6 +97,23 @@ class Project:
         if path in self.edits:
             return self.edits[path]
         return self.fixed.get(path.resolve(), self.original(path))
+
+    def python_tree(self, path: Path) -> MetadataWrapper | None:
+        """The Python file's current bytes parsed, shared by every project rule (each file is
+        parsed once per run of the project rules, and each metadata provider resolved once on
+        it); None when the file is empty, binary or does not parse (the Python rules report it)."""
+        data = self.read(path)
+        cached = self._trees.get(path)
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        wrapper = None
+        if data and b"\0" not in data:
+            try:
+                wrapper = MetadataWrapper(cst.parse_module(data), unsafe_skip_copy=True)
+            except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError, ValueError):
+                wrapper = None
+        self._trees[path] = (data, wrapper)
+        return wrapper
 
     def snapshot(self) -> dict[Path, bytes]:
         return dict(self.edits)
