@@ -177,7 +177,7 @@ def run(
     settings = settings or RuleSettings()
     context = (exclude, region, stack, settings)
     first = [r for r in project_rules if not r.after_python]
-    projects = _run_project_rules(paths, files, first, threshold, *context, cache=cache)
+    projects = _run_project_rules(paths, files, first, threshold, *context, cache=cache, jobs=jobs)
 
     tasks: list[_Task] = []
     results: dict[Path, FileResult] = {}
@@ -203,7 +203,7 @@ def run(
     late = [r for r in project_rules if r.after_python]
     if late:
         fixed = {path: result.output for path, result in results.items() if result.changed}
-        late_results = _run_project_rules(paths, files, late, threshold, *context, fixed=fixed, cache=cache,
+        late_results = _run_project_rules(paths, files, late, threshold, *context, fixed=fixed, cache=cache, jobs=jobs,
                                           phase="after_python")
         for path, found in late_results.items():
             earlier = results.get(path)
@@ -292,26 +292,47 @@ def _merged(result: FileResult, other: FileResult, *, output: bytes) -> FileResu
     )
 
 
-def _run_project_rules(paths, files, rules, threshold, exclude, region, stack, settings,
-                       fixed=None, cache: Cache | None = None, phase: str = "first") -> dict[Path, FileResult]:
+def _run_project_rules(paths, files, rules, threshold, exclude, region, stack, settings, fixed=None,
+                       cache: Cache | None = None, phase: str = "first", jobs: int = 1) -> dict[Path, FileResult]:
     """FileResults, keyed by resolved path, of every file project-level rules changed or flagged.
-    `fixed` holds the Python rules' output, for the rules that run after them."""
+    `fixed` holds the Python rules' output, for the rules that run after them. Projects are
+    checked over `jobs` processes when there are several (each on its own files)."""
     results: dict[Path, FileResult] = {}
     if not rules:
         return results
+    todo = []
+    found_by_root: dict[Path, dict[Path, FileResult]] = {}  # in discovery order
     for root in discover_projects(paths, exclude):
         root = root.resolve()
+        found_by_root[root] = {}
         inside = [f for f in files if root in f.resolve().parents]
         context = context_for_directory(root, region, stack)
         key = cache.project_key(root, context, inside, fixed or {}, phase) if cache is not None else None
         found = cache.get_project(key, display_path) if key is not None else None
-        if found is None:
-            found = _check_project(Project(root, context, inside, display_path, settings, fixed), rules, threshold)
-            if key is not None:
-                cache.put_project(key, found)
+        if found is not None:
+            found_by_root[root] = found
+            continue
+        own_fixed = {path: data for path, data in (fixed or {}).items() if root in path.parents}
+        todo.append((key, (root, context, inside, settings, own_fixed, tuple(rules), threshold)))
+    arguments = [task for _, task in todo]
+    if jobs > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=_pool_context()) as pool:
+            computed = list(pool.map(_check_project_task, arguments))
+    else:
+        computed = [_check_project_task(task) for task in arguments]
+    for (key, task), found in zip(todo, computed, strict=True):
+        found_by_root[task[0]] = found
+        if key is not None:
+            cache.put_project(key, found)
+    for found in found_by_root.values():
         for path, result in found.items():
             results[path] = result if path not in results else _merged(results[path], result, output=result.output)
     return dict(sorted(results.items(), key=lambda item: item[0].as_posix()))
+
+
+def _check_project_task(task) -> dict[Path, FileResult]:
+    root, context, inside, settings, fixed, rules, threshold = task
+    return _check_project(Project(root, context, inside, display_path, settings, fixed), rules, threshold)
 
 
 def _check_project(project: Project, rules, threshold) -> dict[Path, FileResult]:
