@@ -29,13 +29,11 @@ from iacfix.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE
 from iacfix.cache import Cache
 from iacfix.context import ProjectContext, context_for_directory
 from iacfix.diff import file_diff, patch, stats
-from iacfix.engine import fix_source, run
 from iacfix.errors import GitHubError, IacfixError, UsageError
 from iacfix.files import discover_projects, write_atomic
-from iacfix.registry import all_rules, rule_by_id, select_rules
+from iacfix.registry import all_rules, rule_by_id, select_ids
 from iacfix.results import FileResult, Report, Safety
-from iacfix.rule import RuleSettings
-from iacfix.sarif import sarif_log
+from iacfix.settings import RuleSettings
 
 from . import render
 
@@ -116,13 +114,21 @@ class _Settings:
     """What a run needs, from the command line over `[tool.iacfix]`."""
 
     paths: list[Path]
-    rules: tuple
+    rule_ids: tuple[str, ...]
     threshold: Safety
     exclude: tuple[str, ...]
     region: Optional[str]
     config: config_module.Config
     stack: Optional[str] = None
     rule_settings: RuleSettings = RuleSettings()
+
+    @property
+    def rules(self) -> tuple:
+        """The selected rule classes (importing them: libcst and every codemod), once the
+        configured rule options are checked against them."""
+        self.config.check_options()
+        chosen = set(self.rule_ids)
+        return tuple(rule for rule in all_rules() if rule.id in chosen)
 
 
 @dataclass(frozen=True)
@@ -141,14 +147,24 @@ def _run(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, s
 
 
 def _execute(s: _Settings, speed: Speed = Speed()) -> Report:
-    cache = None
+    """Run the engine, unless the cache has the report of this very run (same files, context
+    and settings): then neither the rules nor libcst are loaded."""
+    cache = entry = None
     if not speed.no_cache:
         home = Path(s.config.source).parent if s.config.source else Path.cwd()
-        cache = Cache(speed.cache_dir or home / DEFAULT_CACHE, s.rules, s.threshold, s.rule_settings)
+        cache = Cache(speed.cache_dir or home / DEFAULT_CACHE, s.rule_ids, s.threshold, s.rule_settings)
+        entry = cache.run_entry(s.paths, s.exclude, s.region, s.stack)
+        if entry is not None and (report := cache.get_run(entry)) is not None:
+            return report
+    from iacfix.engine import run  # libcst and the rules: only when something must be computed
+
     with render.progress_bar() as progress:
-        return run(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region, stack=s.stack,
-                   settings=s.rule_settings, jobs=speed.jobs or os.cpu_count() or 1, cache=cache,
-                   progress=progress)
+        report = run(s.paths, s.rules, s.threshold, exclude=s.exclude, region=s.region, stack=s.stack,
+                     settings=s.rule_settings, jobs=speed.jobs or os.cpu_count() or 1, cache=cache,
+                     progress=progress)
+    if entry is not None:
+        cache.put_run(entry, report)
+    return report
 
 
 def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose, *, stack=None,
@@ -157,14 +173,14 @@ def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose,
     if profile is not None:
         config_module.check_profile(profile, "--profile")
     settings = config_module.load(config_path, start=paths[0])
-    rules = select_rules(select or settings.select, [*(settings.ignore or ()), *(ignore or ())])
+    rule_ids = select_ids(select or settings.select, [*(settings.ignore or ()), *(ignore or ())])
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
     region = region or settings.region
     if verbose:
         _, err = render.consoles()
         if settings.source:
             err.print(f"[dim]config: {render.escape(settings.source)}[/]")
-        err.print(f"[dim]rules: {', '.join(r.id for r in rules) or 'none'}[/]")
+        err.print(f"[dim]rules: {', '.join(rule_ids) or 'none'}[/]")
         for path in paths:
             directory = path if path.is_dir() else path.parent
             render.context(err, str(path), context_for_directory(directory.resolve(), region, stack))
@@ -172,7 +188,7 @@ def _settings(paths, select, ignore, unsafe_fixes, region, config_path, verbose,
             if root.resolve() not in {(p if p.is_dir() else p.parent).resolve() for p in paths}:
                 render.context(err, str(root), context_for_directory(root.resolve(), region, stack))
     threshold = Safety.UNSAFE if unsafe else Safety.SAFE
-    return _Settings(paths, rules, threshold, settings.exclude, region, settings, stack,
+    return _Settings(paths, rule_ids, threshold, settings.exclude, region, settings, stack,
                      settings.rule_settings(profile))
 
 
@@ -212,6 +228,8 @@ def check(
     elif output_format in (OutputFormat.sarif, OutputFormat.github):
         # Written raw: rich would read `:name:` in a message as an emoji code.
         if output_format is OutputFormat.sarif:
+            from iacfix.sarif import sarif_log  # imports the engine: only for SARIF
+
             typer.echo(json.dumps(sarif_log(report, all_rules(), region=s.region, settings=s.rule_settings), indent=2))
         else:
             typer.echo(github_annotations(report), nl=False)
@@ -451,6 +469,8 @@ def _reported_in_project(rule_id: str, files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(data)
+        from iacfix.engine import run
+
         report = run([root], [rule_by_id(rule_id)], None)
     lines = []
     for finding in report.findings:
@@ -469,6 +489,8 @@ def _example_context(folder) -> dict:
 def _flagged_example(rule_id: str, source: bytes, context: dict) -> bytes:
     project = ProjectContext(region=context.get("region"), aws_major=context.get("aws-major"))
     settings = RuleSettings(profile=context.get("profile"), options={rule_id: context.get("options", {})})
+    from iacfix.engine import fix_source
+
     result = fix_source("example.py", source, [rule_by_id(rule_id)], None, project=project, settings=settings)
     lines = [f"example.py:{f.line}:{f.column}: {f.rule_id} {f.message}" for f in result.findings]
     return source + b"\n" + "\n".join(lines).encode() + b"\n"

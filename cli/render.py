@@ -7,17 +7,19 @@ import inspect
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
-from rich.progress import MofNCompleteColumn, Progress
-from rich.table import Table
 
 from iacfix.context import ProjectContext
 from iacfix.diff import FileStat
 from iacfix.results import Finding, Report, Safety
-from iacfix.rule import Rule
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from iacfix.rule import Rule
 
 SAFETY_STYLE = {Safety.SAFE: "green", Safety.UNSAFE: "yellow", Safety.DISPLAY_ONLY: "magenta"}
 
@@ -41,6 +43,8 @@ def progress_bar(after: float = 1.0) -> Iterator[Callable[[int, int], None]]:
         if bar is None:
             if not err.is_terminal or time.monotonic() - started < after or done >= total:
                 return
+            from rich.progress import MofNCompleteColumn, Progress  # only when a run is slow
+
             bar = Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=err,
                            transient=True, auto_refresh=False)
             bar.start()
@@ -140,6 +144,8 @@ def rule_table(out: Console, rules: Iterable[type[Rule]]) -> None:
         for rule in rules:
             out.print(f"{rule.id:<{width}}  {rule.safety.value:<12}  {rule.title}", markup=False)
         return
+    from rich.table import Table
+
     table = Table(pad_edge=False)
     table.add_column("id", no_wrap=True)
     table.add_column("safety", no_wrap=True)
@@ -156,6 +162,8 @@ def rule_doc(out: Console, rule: type[Rule], example_patch: bytes | None) -> Non
         settings = "\n".join(f"- `{name}` (default: `{default!r}`)" for name, default in rule.options.items())
         text += f"\n## Options\nSet in `[tool.iacfix.options.{rule.id}]` of pyproject.toml:\n{settings}\n"
     if out.is_terminal:
+        from rich.markdown import Markdown
+
         out.print(Markdown(text))
     else:
         out.print(escape(text), markup=False)

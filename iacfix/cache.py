@@ -3,29 +3,39 @@ costs a read and a hash, not a parse.
 
 An entry is keyed by the SHA-256 of everything the result depends on: the file's bytes, the
 project context rules read (region, pulumi_aws major, config keys, ...), the selected rules, the
-safety threshold, the profile and rule options, the iacfix version and the data files shipped with
-the rules (the RDS version table). Any change gives another key, so a stale result is never
-returned. Entries are JSON files written atomically (a temporary file, then `os.replace`), so
-concurrent runs at worst compute the same entry twice; an entry that does not load is treated as
-missing. The directory holds a `.gitignore` of `*` so it is never committed.
+safety threshold, the profile and rule options, the iacfix version, its code and the data files
+shipped with the rules (the RDS version table). Any change gives another key, so a stale result
+is never returned.
+
+Three kinds of entry: one Python file, one project's project-level rules, and a whole run. The
+whole-run entry is what makes an unchanged tree cheap: it is keyed by every file of the run (the
+Python files and every file of their Pulumi projects, which is all the context is read from),
+the working directory and the environment the context reads, and is looked up before the rules,
+libcst or the YAML reader are even imported.
+
+Entries are JSON files written atomically (a temporary file, then `os.replace`), so concurrent
+runs at worst compute the same entry twice; an entry that does not load is treated as missing.
+The directory holds a `.gitignore` of `*` so it is never committed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from iacfix import __version__
 from iacfix.context import ProjectContext
 from iacfix.files import SKIP_DIRS
-from iacfix.results import FileResult, Finding, Safety
-from iacfix.rule import RuleDocs, RuleSettings
+from iacfix.results import FileResult, Finding, Report, Safety
+from iacfix.settings import RuleSettings
 
 DEFAULT_DIRECTORY = ".iacfix_cache"
 #: Bumped when the entry layout changes.
@@ -35,10 +45,10 @@ _FORMAT = 1
 class Cache:
     """Results of `fix_source` by content and everything else it depends on."""
 
-    def __init__(self, directory: Path, rules: Sequence[type[RuleDocs]], threshold: Safety | None,
+    def __init__(self, directory: Path, rule_ids: Iterable[str], threshold: Safety | None,
                  settings: RuleSettings) -> None:
         self.directory = directory
-        self._salt = _salt(rules, threshold, settings)
+        self._salt = _salt(rule_ids, threshold, settings)
         self._ready = False
 
     def key(self, source: bytes, project: ProjectContext, path: str) -> str:
@@ -52,26 +62,75 @@ class Cache:
 
     def get(self, key: str, path: str, source: bytes) -> FileResult | None:
         """The cached result for `key`, shown under `path`, or None (missing or unreadable)."""
+        entry = self._read(key)
         try:
-            entry = json.loads(self._file(key).read_text(encoding="utf-8"))
-            if entry.get("format") != _FORMAT:
-                return None
-            output = source if entry["output"] is None else bytes.fromhex(entry["output"])
-            findings = tuple(_finding(path, f) for f in entry["findings"])
-            return FileResult(path=path, source=source, output=output, findings=findings,
-                              error=entry["error"], skipped=entry["skipped"])
-        except (OSError, ValueError, KeyError, TypeError):
+            return _result(entry, path, source) if entry is not None else None
+        except (ValueError, KeyError, TypeError):
             return None
 
     def put(self, key: str, result: FileResult) -> None:
         """Store `result`; a cache that cannot be written is silently skipped (it is only a cache)."""
-        self._write(key, {
-            "format": _FORMAT,
-            "output": result.output.hex() if result.changed else None,
-            "findings": [_plain_finding(f) for f in result.findings],
-            "error": result.error,
-            "skipped": result.skipped,
-        })
+        self._write(key, {"format": _FORMAT, **_plain_result(result)})
+
+    # -- whole runs ------------------------------------------------------------------------------
+
+    def run_entry(self, paths: Sequence[Path], exclude: Sequence[str], region: str | None,
+                  stack: str | None) -> RunEntry | None:
+        """The whole-run entry for a run over `paths`, with the bytes read for its key; None when
+        a Python file belongs to no Pulumi project (its context is read from outside the tree).
+
+        The key covers every Python file of the run and every file of the Pulumi projects they
+        (and the projects under `paths`) belong to, by content: the context is read from those
+        files (Pulumi.yaml, stack files, requirements, lib/AWS_REGION). Also the working
+        directory (paths are shown relative to it), the arguments, the region variables of the
+        environment and the installed pulumi-aws, the other inputs of the context.
+        """
+        from iacfix.context import PROVIDER, project_root
+        from iacfix.files import discover, discover_projects
+
+        files = discover(paths, exclude)
+        roots = {root.resolve() for root in discover_projects(paths, exclude)}
+        for directory in {file.parent for file in files}:
+            root = project_root(directory)
+            if root is None:
+                return None
+            roots.add(root)
+        try:
+            installed = importlib.metadata.version(PROVIDER)
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        digest = hashlib.sha256(self._salt)
+        digest.update(json.dumps({
+            "cwd": os.getcwd(), "paths": [str(p) for p in paths], "exclude": list(exclude), "region": region,
+            "stack": stack, "installed": installed,
+            "environment": {name: os.environ.get(name) for name in ("AWS_REGION", "AWS_DEFAULT_REGION")},
+        }, sort_keys=True).encode())
+        sources: dict[Path, bytes] = {}
+        inputs = {file.resolve() for file in files}
+        for root in roots:
+            inputs.update(_files_under(root, self.directory))
+        for path in sorted(inputs):
+            data = _contents(path)
+            if data is not None:
+                sources[path] = data
+            digest.update(str(path).encode() + b"\0" + (hashlib.sha256(data).digest() if data is not None
+                                                        else _fingerprint(path)))
+        return RunEntry("r" + digest.hexdigest(), sources)
+
+    def get_run(self, entry: RunEntry) -> Report | None:
+        """The report stored for `entry`, or None."""
+        stored = self._read(entry.key)
+        try:
+            if stored is None:
+                return None
+            return Report(files=tuple(_result(item, item["path"], entry.source(Path(item["path"]))) 
+                                      for item in stored["files"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def put_run(self, entry: RunEntry, report: Report) -> None:
+        self._write(entry.key, {"format": _FORMAT, "files": [
+            {"path": result.path, **_plain_result(result)} for result in report.files]})
 
     def _write(self, key: str, entry: dict) -> None:
         try:
@@ -114,29 +173,26 @@ class Cache:
 
     def get_project(self, key: str, display) -> dict[Path, FileResult] | None:
         """The project rules' results stored under `key`, by resolved path, or None."""
+        entry = self._read(key)
         try:
-            entry = json.loads(self._file(key).read_text(encoding="utf-8"))
-            if entry.get("format") != _FORMAT:
+            if entry is None:
                 return None
-            results = {}
-            for item in entry["files"]:
-                path = Path(item["path"])
-                source = path.read_bytes() if path.is_file() else b""
-                shown = display(path)
-                results[path] = FileResult(
-                    path=shown, source=source,
-                    output=source if item["output"] is None else bytes.fromhex(item["output"]),
-                    findings=tuple(_finding(shown, f) for f in item["findings"]), error=item["error"])
-            return results
-        except (OSError, ValueError, KeyError, TypeError):
+            return {Path(item["path"]): _result(item, display(Path(item["path"])), _read_bytes(Path(item["path"])))
+                    for item in entry["files"]}
+        except (ValueError, KeyError, TypeError):
             return None
 
     def put_project(self, key: str, results: Mapping[Path, FileResult]) -> None:
         self._write(key, {"format": _FORMAT, "files": [
-            {"path": str(path), "output": result.output.hex() if result.changed else None,
-             "findings": [_plain_finding(f) for f in result.findings], "error": result.error}
-            for path, result in results.items()
-        ]})
+            {"path": str(path), **_plain_result(result)} for path, result in results.items()]})
+
+    def _read(self, key: str) -> dict | None:
+        """The entry stored under `key`, or None (missing, unreadable, or of another format)."""
+        try:
+            entry = json.loads(self._file(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return entry if isinstance(entry, dict) and entry.get("format") == _FORMAT else None
 
     def _file(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
@@ -149,6 +205,34 @@ class Cache:
                 ignore.write_text("# Created by iacfix: the result cache is never committed.\n*\n")
             self._ready = True
         folder.mkdir(exist_ok=True)
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """The key of a whole run, and the bytes of the files read to compute it (resolved paths)."""
+
+    key: str
+    sources: Mapping[Path, bytes]
+
+    def source(self, shown: Path) -> bytes:
+        """The bytes of the file shown as `shown` (relative to the working directory)."""
+        resolved = shown.resolve()
+        data = self.sources.get(resolved)
+        return data if data is not None else _read_bytes(resolved)
+
+
+def _plain_result(result: FileResult) -> dict:
+    return {"output": result.output.hex() if result.changed else None,
+            "findings": [_plain_finding(f) for f in result.findings],
+            "error": result.error, "skipped": result.skipped}
+
+
+def _result(item: dict, path: str, source: bytes) -> FileResult:
+    """A stored result, shown under `path`, for the file whose bytes are `source`."""
+    return FileResult(path=path, source=source,
+                      output=source if item["output"] is None else bytes.fromhex(item["output"]),
+                      findings=tuple(_finding(path, f) for f in item["findings"]),
+                      error=item["error"], skipped=item.get("skipped"))
 
 
 def _finding(path: str, data: dict) -> Finding:
@@ -165,36 +249,69 @@ def _plain_finding(finding: Finding) -> dict:
 _HASH_LIMIT = 1 << 20
 
 
-def _files_under(root: Path) -> list[Path]:
-    """Every file under `root`, sorted, outside the directories discovery skips."""
+def _files_under(root: Path, cache: Path | None = None) -> list[Path]:
+    """Every file under `root`, sorted, outside the directories discovery skips (and `cache`)."""
+    skip = cache.resolve() if cache is not None else None
     found = []
     for base, directories, names in os.walk(root):
-        directories[:] = sorted(d for d in directories if d not in SKIP_DIRS)
+        directories[:] = sorted(d for d in directories if d not in SKIP_DIRS and Path(base, d) != skip)
         found += [Path(base) / name for name in names]
     return sorted(found)
 
 
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; empty when it is missing or unreadable (a result for a deleted file)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _contents(path: Path) -> bytes | None:
+    """The file's bytes, or None when it is unreadable or larger than `_HASH_LIMIT`."""
+    try:
+        if path.stat().st_size > _HASH_LIMIT:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 def _fingerprint(path: Path) -> bytes:
+    """The file's content hash; size and modification time for a large one."""
+    data = _contents(path)
+    if data is not None:
+        return hashlib.sha256(data).digest()
     try:
         status = path.stat()
-        if status.st_size > _HASH_LIMIT:
-            return f"{status.st_size}:{status.st_mtime_ns}".encode()
-        return hashlib.sha256(path.read_bytes()).digest()
     except OSError:
         return b"unreadable"
+    return f"{status.st_size}:{status.st_mtime_ns}".encode()
 
 
-def _salt(rules: Sequence[type[RuleDocs]], threshold: Safety | None, settings: RuleSettings) -> bytes:
+def _salt(rule_ids: Iterable[str], threshold: Safety | None, settings: RuleSettings) -> bytes:
     parts = {
         "format": _FORMAT,
         "version": __version__,
-        "rules": sorted(rule.id for rule in rules),
+        "rules": sorted(rule_ids),
         "threshold": threshold.value if threshold is not None else None,
         "profile": settings.profile,
         "options": _plain(settings.options),
         "data": _data_digest(),
+        "code": _code_digest(),
     }
     return json.dumps(parts, sort_keys=True).encode()
+
+
+def _code_digest() -> str:
+    """A hash of iacfix's own Python files: an edited rule (in a development checkout, where the
+    version does not change) must not get the results of the rule before the edit."""
+    digest = hashlib.sha256()
+    for package in ("iacfix", "iacfix.codemods", "iacfix.cli"):
+        folder = resources.files(package)
+        for entry in sorted((e for e in folder.iterdir() if e.name.endswith(".py")), key=lambda e: e.name):
+            digest.update(f"{package}/{entry.name}\0".encode() + entry.read_bytes())
+    return digest.hexdigest()
 
 
 def _data_digest() -> str:

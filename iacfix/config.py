@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from iacfix.errors import ConfigError
-from iacfix.rule import PROFILES, RuleSettings
+from iacfix.settings import PROFILES, RuleSettings
 
 try:
     import tomllib
@@ -45,6 +45,24 @@ class Config:
     def rule_settings(self, profile: str | None = None) -> RuleSettings:
         """What rules read, with `profile` (from --profile) over the configured one."""
         return RuleSettings(profile=profile or self.profile, options=self.options)
+
+    def check_options(self) -> None:
+        """Check each configured option against its rule's declared default (name and type).
+
+        Apart from `parse` because it imports those rules (and libcst): a run the result cache
+        answers skips it, which is sound, as the answer was computed under these very options,
+        after they were checked.
+        """
+        from iacfix.registry import rule_by_id
+
+        for rule_id, values in self.options.items():
+            rule = rule_by_id(rule_id)
+            where = f"{self.source}: [tool.iacfix] options.{rule_id}"
+            for name, value in values.items():
+                if name not in rule.options:
+                    known = ", ".join(rule.options) or "none"
+                    raise ConfigError(f"{where}: unknown option {name!r} (options: {known})")
+                _check_option_value(value, rule.options[name], f"{where}.{name}")
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -113,24 +131,17 @@ def check_profile(value: Any, where: str) -> str:
 
 
 def _options(table: Any, where: str) -> dict[str, dict[str, Any]]:
-    """`[tool.iacfix.options.<rule-id>]` tables, checked against each rule's option defaults."""
-    from iacfix.registry import all_rules  # the registry imports every rule: only when needed
+    """`[tool.iacfix.options.<rule-id>]` tables of known rules (their values: `check_options`)."""
+    from iacfix.registry import rule_ids
 
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table of rule ids")
-    rules = {rule.id: rule for rule in all_rules()}
     options: dict[str, dict[str, Any]] = {}
     for rule_id, values in table.items():
-        rule = rules.get(rule_id)
-        if rule is None:
+        if rule_id not in rule_ids():
             raise ConfigError(f"{where}.{rule_id}: unknown rule id")
         if not isinstance(values, dict):
             raise ConfigError(f"{where}.{rule_id} must be a table")
-        for name, value in values.items():
-            if name not in rule.options:
-                known = ", ".join(rule.options) or "none"
-                raise ConfigError(f"{where}.{rule_id}: unknown option {name!r} (options: {known})")
-            _check_option_value(value, rule.options[name], f"{where}.{rule_id}.{name}")
         options[rule_id] = dict(values)
     return options
 

@@ -14,15 +14,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from typing import TYPE_CHECKING, Any
 
 from iacfix.errors import UsageError
+
+if TYPE_CHECKING:  # packaging and ruamel.yaml are imported where used: a cached run needs neither
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
 
 try:
     import tomllib
@@ -90,6 +88,9 @@ def stack_files(root: Path) -> dict[str, Path]:
 
 def load_yaml(path: Path) -> Any:
     """A YAML file as plain data, or None when it is missing or not valid YAML."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
         return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, YAMLError):
@@ -240,6 +241,8 @@ def _search_dirs(directory: Path, root: Path | None) -> list[Path]:
 
 
 def installed_aws_major() -> int | None:
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(importlib.metadata.version(PROVIDER)).major
     except (importlib.metadata.PackageNotFoundError, InvalidVersion):
@@ -256,6 +259,8 @@ def pinned_aws_major(directory: Path) -> int | None:
 
 def major_of(specifier: SpecifierSet) -> int | None:
     """The highest major version a specifier admits (`>=6,<7` -> 6, `==6.83.1` -> 6)."""
+    from packaging.version import InvalidVersion, Version
+
     probes: set[Version] = set()
     for spec in specifier:
         try:
@@ -281,6 +286,8 @@ def requirement_names(directory: Path) -> frozenset[str]:
 
 
 def _requirements_in(directory: Path) -> list[Requirement]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     lines: list[str] = []
     for req_file in sorted(directory.glob("requirements*.txt")):
         lines += _read_lines(req_file)
@@ -315,6 +322,8 @@ def _requirements_in(directory: Path) -> list[Requirement]:
 
 
 def _poetry_line(name: str, spec: object) -> str:
+    from packaging.version import InvalidVersion, Version
+
     if isinstance(spec, dict):
         spec = spec.get("version", "")
     spec = str(spec).strip()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -22,10 +21,11 @@ from libcst.metadata import MetadataWrapper
 
 from iacfix.cache import Cache
 from iacfix.context import ProjectContext, context_for_directory
-from iacfix.files import discover, discover_projects
+from iacfix.files import discover, discover_projects, display_path
 from iacfix.project import Project, ProjectRule
 from iacfix.results import FileResult, Finding, Report, Safety
 from iacfix.rule import FileContext, Rule, RuleDocs, RuleSettings, parse_suppressions
+
 
 def fix_source(
     path: str,
@@ -370,12 +370,3 @@ def _check_project(project: Project, rules, threshold) -> dict[Path, FileResult]
             error="; ".join(errors.get(path, ())) or None,
         )
     return results
-
-
-def display_path(path: Path) -> str:
-    """`path` relative to the working directory when it is inside it, POSIX-style."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:  # a different drive on Windows
-        return path.as_posix()
-    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()

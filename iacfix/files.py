@@ -161,3 +161,12 @@ def is_test_path(path: str, root: str | None = None) -> bool:
         or name.endswith("_test.py")
         or name == "conftest.py"
     )
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it is inside it, POSIX-style."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # a different drive on Windows
+        return path.as_posix()
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()

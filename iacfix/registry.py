@@ -1,7 +1,9 @@
 """Rule discovery and selection.
 
 Rules are found by walking the `iacfix.codemods` package: adding a rule means adding one module
-(and its fixture folder), nothing else.
+(and its fixture folder), nothing else. A rule's module is named for its id (`s3_bucket_name_
+not_unique.py` holds `s3-bucket-name-not-unique`), so ids and selections are known without
+importing the rules (and libcst): a run the result cache answers never loads them.
 """
 
 from __future__ import annotations
@@ -11,17 +13,30 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from iacfix.errors import UsageError
-from iacfix.project import ProjectRule
-from iacfix.rule import Rule, RuleDocs
+
+if TYPE_CHECKING:
+    from iacfix.rule import RuleDocs
 
 CODEMODS_PACKAGE = "iacfix.codemods"
 
 
 @functools.lru_cache(maxsize=1)
+def rule_ids() -> tuple[str, ...]:
+    """Every rule id, sorted, from the module names of `iacfix.codemods` (helpers start with `_`)."""
+    package = importlib.import_module(CODEMODS_PACKAGE)
+    return tuple(sorted(info.name.replace("_", "-") for info in pkgutil.iter_modules(package.__path__)
+                        if not info.name.startswith("_")))
+
+
+@functools.lru_cache(maxsize=1)
 def all_rules() -> tuple[type[RuleDocs], ...]:
     """Every rule class (Python `Rule` or `ProjectRule`) defined in `iacfix.codemods`, by id."""
+    from iacfix.project import ProjectRule
+    from iacfix.rule import Rule
+
     package = importlib.import_module(CODEMODS_PACKAGE)
     rules: dict[str, type[Rule]] = {}
     for info in pkgutil.iter_modules(package.__path__, f"{CODEMODS_PACKAGE}."):
@@ -45,28 +60,34 @@ def rule_by_id(rule_id: str) -> type[RuleDocs]:
     raise UsageError(f"unknown rule {rule_id!r}; `iacfix rules` lists them")
 
 
-def select_rules(
-    select: Iterable[str] | None = None, ignore: Iterable[str] = ()
-) -> tuple[type[RuleDocs], ...]:
-    """Rules matching any of `select` (all when None) and none of `ignore`.
+def select_ids(select: Iterable[str] | None = None, ignore: Iterable[str] = ()) -> tuple[str, ...]:
+    """Ids of the rules matching any of `select` (all when None) and none of `ignore`, sorted.
 
     Each selector is a rule id or a prefix of ids (`s3-` selects every S3 rule), as in ruff. A
     selector that matches no rule is a usage error: a typo must not silently disable checks.
     """
-    rules = all_rules()
+    known = rule_ids()
 
     def matching(selector: str) -> set[str]:
         selector = selector.strip()
-        ids = {r.id for r in rules if r.id == selector or r.id.startswith(selector)}
+        ids = {i for i in known if i == selector or i.startswith(selector)}
         if selector.upper() == "ALL":
-            ids = {r.id for r in rules}
+            ids = set(known)
         if not selector or not ids:
             raise UsageError(f"unknown rule or prefix {selector!r}; `iacfix rules` lists them")
         return ids
 
-    chosen = {r.id for r in rules} if select is None else set().union(*map(matching, select))
+    chosen = set(known) if select is None else set().union(*map(matching, select))
     dropped = set().union(*map(matching, ignore))
-    return tuple(r for r in rules if r.id in chosen - dropped)
+    return tuple(i for i in known if i in chosen - dropped)
+
+
+def select_rules(
+    select: Iterable[str] | None = None, ignore: Iterable[str] = ()
+) -> tuple[type[RuleDocs], ...]:
+    """The rule classes `select_ids` chooses."""
+    chosen = set(select_ids(select, ignore))
+    return tuple(r for r in all_rules() if r.id in chosen)
 
 
 def markdown_table() -> str:

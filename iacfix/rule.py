@@ -24,6 +24,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from iacfix.context import ProjectContext
 from iacfix.files import is_test_path
 from iacfix.results import Finding, Safety
+from iacfix.settings import PROFILES, RuleSettings
 
 #: Docstring sections every rule must have, in this order (ruff's rule documentation shape).
 DOC_SECTIONS = ("## Why is this bad?", "## Fix", "## Fix safety", "## References")
@@ -60,29 +61,6 @@ def parse_suppressions(code: str) -> dict[int, frozenset[str]]:
         if tok.type == tokenize.COMMENT and (ids := suppression_ids(tok.string)):
             found[tok.start[0]] = found.get(tok.start[0], frozenset()) | ids
     return found
-
-
-#: Profiles for rules whose right answer depends on intent (deletion protection, final
-#: snapshots, `protect=True`): `production` keeps real stacks safe and is what rules assume when
-#: no profile is set; `ephemeral` (test and PR stacks) makes them destroyable.
-PROFILES = ("production", "ephemeral")
-
-
-@dataclass(frozen=True)
-class RuleSettings:
-    """Run-wide choices rules read: the profile, and per-rule options from
-    `[tool.iacfix.options.<rule-id>]` (validated against each rule's `options` defaults)."""
-
-    #: The declared profile, or None when the user set none (rules then act as in production,
-    #: but a rule that only reports production data waits for the profile to be declared).
-    profile: str | None = None
-    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    def option(self, rule: type[RuleDocs], name: str) -> Any:
-        """The configured value of a rule's option, else the rule's default."""
-        if name not in rule.options:
-            raise KeyError(f"rule {rule.id} has no option {name!r}")
-        return self.options.get(rule.id, {}).get(name, rule.options[name])
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@ stale result, and a process pool gives the same report, in the same order, as on
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,7 +51,7 @@ PROJECT = ProjectContext(aws_major=7)
 
 
 def cache_for(directory: Path, rules=(AWSLOGS,), threshold=Safety.SAFE, settings=RuleSettings()) -> Cache:
-    return Cache(directory, rules, threshold, settings)
+    return Cache(directory, [rule.id for rule in rules], threshold, settings)
 
 
 def test_a_cached_result_equals_the_computed_one(tmp_path):
@@ -130,6 +133,87 @@ def test_a_warm_run_parses_nothing_and_a_changed_file_is_recomputed(tmp_path, mo
     assert parsed == ["seed/lib/monitoring.py"]
     [finding] = [f for f in changed.findings if f.path == "seed/lib/monitoring.py"]
     assert "us-west-2" in finding.message
+
+
+# --- whole runs --------------------------------------------------------------------------------
+
+#: Runs the CLI in a fresh interpreter and says on stderr whether libcst was loaded.
+CLI_PROBE = """
+import sys
+from iacfix.cli import app
+try:
+    app(sys.argv[1:], prog_name="iacfix")
+except SystemExit as done:
+    code = done.code
+print("libcst loaded:", "libcst" in sys.modules, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def check_in_subprocess(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", CLI_PROBE, "check", "--output-format", "json", *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_an_unchanged_tree_is_answered_without_loading_libcst_or_the_rules(tmp_path):
+    shutil.copytree(ROOT / "fixtures" / "seed-002" / "before", tmp_path / "seed")
+    cold = check_in_subprocess(tmp_path, "seed")
+    warm = check_in_subprocess(tmp_path, "seed")
+    assert "libcst loaded: True" in cold.stderr and "libcst loaded: False" in warm.stderr, warm.stderr
+    assert cold.returncode == warm.returncode == 1
+    assert json.loads(warm.stdout) == json.loads(cold.stdout) and json.loads(cold.stdout)["findings"]
+    (tmp_path / "seed" / "lib" / "vpc.py").write_text("# emptied\n")
+    changed = check_in_subprocess(tmp_path, "seed")
+    assert "libcst loaded: True" in changed.stderr
+    assert json.loads(changed.stdout) != json.loads(cold.stdout)
+
+
+@pytest.mark.parametrize("change", ["python", "stack file", "requirements", "new file", "environment",
+                                    "working directory", "region", "paths", "rules"])
+def test_the_whole_run_key_covers_every_input_of_the_run(tmp_path, monkeypatch, change):
+    project = tmp_path / "work" / "seed"
+    shutil.copytree(ROOT / "fixtures" / "seed-001" / "before", project)
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    arguments = {"paths": [Path("seed")], "exclude": (), "region": None, "stack": None}
+    base = cache_for(tmp_path / "cache", all_rules()).run_entry(**arguments).key
+    rules = all_rules()
+    if change == "python":
+        (project / "lib" / "tap_stack.py").write_bytes((project / "lib" / "tap_stack.py").read_bytes() + b"\n")
+    elif change == "stack file":  # the context (region) comes from it
+        stack = next(project.glob("Pulumi.*.yaml"))
+        stack.write_text(stack.read_text().replace("eu-south-1", "eu-west-1"))
+    elif change == "requirements":  # the pinned pulumi_aws major comes from it
+        (project / "requirements.txt").write_text("pulumi-aws>=6,<7\n")
+    elif change == "new file":
+        (project / "lib" / "AWS_REGION").write_text("eu-west-1\n")
+    elif change == "environment":
+        monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    elif change == "working directory":  # findings show paths relative to it
+        (tmp_path / "elsewhere").mkdir()
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        arguments["paths"] = [project]
+    elif change == "region":
+        arguments["region"] = "eu-west-1"
+    elif change == "paths":
+        arguments["paths"] = [Path("seed/lib")]
+    elif change == "rules":
+        rules = rules[1:]
+    assert cache_for(tmp_path / "cache", rules).run_entry(**arguments).key != base
+
+
+def test_a_stored_run_comes_back_equal_and_a_file_outside_any_project_has_no_run_entry(tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "fixtures" / "seed-004" / "before", tmp_path / "seed")
+    monkeypatch.chdir(tmp_path)
+    cache = cache_for(tmp_path / ".iacfix_cache", all_rules(), Safety.UNSAFE)
+    entry = cache.run_entry([Path("seed")], (), None, None)
+    assert cache.get_run(entry) is None
+    report = run_engine([Path("seed")], all_rules(), Safety.UNSAFE)
+    cache.put_run(entry, report)
+    assert cache.get_run(cache.run_entry([Path("seed")], (), None, None)) == report
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / "x.py").write_text("x = 1\n")
+    assert cache.run_entry([Path("loose")], (), None, None) is None
 
 
 # --- processes ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from iacfix.errors import UsageError
-from iacfix.registry import all_rules, markdown_table, select_rules
+from iacfix.registry import all_rules, markdown_table, rule_ids, select_ids, select_rules
 from iacfix.results import Safety
 from iacfix.rule import DOC_SECTIONS
 
@@ -93,3 +93,10 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert command.startswith(".venv/bin/python -m pytest")
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1] == command
+
+
+def test_rule_ids_come_from_module_names_without_importing_the_rules():
+    assert rule_ids() == tuple(rule.id for rule in all_rules())
+    for rule in all_rules():
+        assert rule.__module__ == f"iacfix.codemods.{rule.id.replace('-', '_')}", "name the module for the id"
+    assert select_ids(["s3-"], ["s3-bucket"]) == tuple(r.id for r in select_rules(["s3-"], ["s3-bucket"]))

@@ -53,16 +53,18 @@ def test_config_profile_and_cli_override():
 )
 def test_bad_profile_or_options_name_file_and_key(table, message):
     with pytest.raises(ConfigError) as error:
-        config.parse(table, "pyproject.toml")
+        config.parse(table, "pyproject.toml").check_options()
     assert message in str(error.value)
     assert str(error.value).startswith("pyproject.toml: ")
 
 
 def test_option_values_must_have_the_default_type(monkeypatch):
     monkeypatch.setattr("iacfix.registry.all_rules", lambda: [ProfileAware])
+    monkeypatch.setattr("iacfix.registry.rule_ids", lambda: ("profile-aware",))
     ok = config.parse({"options": {"profile-aware": {"word": "w", "names": ["n"]}}}, "pyproject.toml")
+    ok.check_options()
     assert ok.rule_settings().option(ProfileAware, "names") == ["n"]
     with pytest.raises(ConfigError, match=r"options.profile-aware.names must be a list of strings, got 'n'"):
-        config.parse({"options": {"profile-aware": {"names": "n"}}}, "pyproject.toml")
+        config.parse({"options": {"profile-aware": {"names": "n"}}}, "pyproject.toml").check_options()
     with pytest.raises(ConfigError, match=r"options.profile-aware.word must be a str, got 3"):
-        config.parse({"options": {"profile-aware": {"word": 3}}}, "pyproject.toml")
+        config.parse({"options": {"profile-aware": {"word": 3}}}, "pyproject.toml").check_options()
