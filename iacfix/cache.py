@@ -76,8 +76,9 @@ class Cache:
 
     def run_entry(self, paths: Sequence[Path], exclude: Sequence[str], region: str | None,
                   stack: str | None) -> RunEntry | None:
-        """The whole-run entry for a run over `paths`, with the bytes read for its key; None when
-        a Python file belongs to no Pulumi project (its context is read from outside the tree).
+        """The whole-run entry for a run over `paths`, with the hash of each file read for its
+        key; None when a Python file belongs to no Pulumi project (its context is read from
+        outside the tree).
 
         The key covers every Python file of the run and every file of the Pulumi projects they
         (and the projects under `paths`) belong to, by content: the context is read from those
@@ -105,26 +106,31 @@ class Cache:
             "stack": stack, "installed": installed,
             "environment": {name: os.environ.get(name) for name in ("AWS_REGION", "AWS_DEFAULT_REGION")},
         }, sort_keys=True).encode())
-        sources: dict[Path, bytes] = {}
         inputs = {file.resolve() for file in files}
         for root in roots:
             inputs.update(_files_under(root, self.directory))
-        for path in sorted(inputs):
-            data = _contents(path)
-            if data is not None:
-                sources[path] = data
-            digest.update(str(path).encode() + b"\0" + (hashlib.sha256(data).digest() if data is not None
-                                                        else _fingerprint(path)))
-        return RunEntry("r" + digest.hexdigest(), sources)
+        fingerprints = {path: _fingerprint(path) for path in sorted(inputs)}
+        for path, fingerprint in fingerprints.items():
+            digest.update(str(path).encode() + b"\0" + fingerprint)
+        return RunEntry("r" + digest.hexdigest(), fingerprints)
 
     def get_run(self, entry: RunEntry) -> Report | None:
-        """The report stored for `entry`, or None."""
+        """The report stored for `entry`, or None. Files with something to say are read again
+        for their bytes, and must still be what the key was computed from."""
         stored = self._read(entry.key)
         try:
             if stored is None:
                 return None
-            return Report(files=tuple(_result(item, item["path"], entry.source(Path(item["path"]))) 
-                                      for item in stored["files"]))
+            results = []
+            for item in stored["files"]:
+                if not (item["output"] or item["findings"] or item["error"] or item.get("skipped")):
+                    results.append(_result(item, item["path"], b""))  # silent: kept slim
+                    continue
+                source = entry.source(Path(item["path"]))
+                if source is None:
+                    return None  # changed since the key was computed
+                results.append(_result(item, item["path"], source))
+            return Report(files=tuple(results))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -209,16 +215,21 @@ class Cache:
 
 @dataclass(frozen=True)
 class RunEntry:
-    """The key of a whole run, and the bytes of the files read to compute it (resolved paths)."""
+    """The key of a whole run, and the fingerprint of each file it was computed from."""
 
     key: str
-    sources: Mapping[Path, bytes]
+    fingerprints: Mapping[Path, bytes]
 
-    def source(self, shown: Path) -> bytes:
-        """The bytes of the file shown as `shown` (relative to the working directory)."""
+    def source(self, shown: Path) -> bytes | None:
+        """The bytes of the file shown as `shown` (relative to the working directory), or None
+        when they are no longer those the key was computed from."""
         resolved = shown.resolve()
-        data = self.sources.get(resolved)
-        return data if data is not None else _read_bytes(resolved)
+        data = _read_bytes(resolved)
+        expected = self.fingerprints.get(resolved)
+        if expected is not None and expected != (hashlib.sha256(data).digest() if len(data) <= _HASH_LIMIT
+                                                 else _fingerprint(resolved)):
+            return None
+        return data
 
 
 def _plain_result(result: FileResult) -> dict:

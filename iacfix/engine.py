@@ -9,6 +9,7 @@ changes and findings are dropped and the other rules still run.
 from __future__ import annotations
 
 import difflib
+import functools
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -179,25 +180,10 @@ def run(
     first = [r for r in project_rules if not r.after_python]
     projects = _run_project_rules(paths, files, first, threshold, *context, cache=cache, jobs=jobs)
 
-    tasks: list[_Task] = []
-    results: dict[Path, FileResult] = {}
-    for file in files:
-        shown = display_path(file)
-        try:
-            source = file.read_bytes()
-        except OSError as error:
-            results[file.resolve()] = FileResult(path=shown, source=b"", output=b"",
-                                                 skipped=f"cannot read: {error.strerror or error}")
-            continue
-        project = context_for_directory(file.parent.resolve(), region, stack)
-        tasks.append(_Task(file.resolve(), shown, source, projects.pop(file.resolve(), None), project))
+    tasks = [_Task(file.resolve(), display_path(file), projects.pop(file.resolve(), None),
+                   context_for_directory(file.parent.resolve(), region, stack)) for file in files]
     fixed = _fix_all(tasks, python_rules, threshold, settings, jobs=jobs, cache=cache, progress=progress)
-    for task, result in zip(tasks, fixed, strict=True):
-        if task.edited is None:
-            results[task.resolved] = result
-        else:  # a project rule changed the file first: report both against the bytes on disk
-            results[task.resolved] = _merged(replace(result, source=task.source), task.edited,
-                                             output=task.source if result.skipped else result.output)
+    results: dict[Path, FileResult] = {task.resolved: result for task, result in zip(tasks, fixed, strict=True)}
     results.update(projects)
 
     late = [r for r in project_rules if r.after_python]
@@ -207,6 +193,8 @@ def run(
                                           phase="after_python")
         for path, found in late_results.items():
             earlier = results.get(path)
+            if earlier is not None and earlier.silent:
+                earlier = replace(earlier, source=found.source, output=found.source)  # its bytes were let go
             results[path] = found if earlier is None else _merged(
                 earlier, found, output=found.output if found.changed else earlier.output)
     return Report(files=tuple(sorted(results.values(), key=lambda r: r.path)))
@@ -214,17 +202,13 @@ def run(
 
 @dataclass(frozen=True)
 class _Task:
-    """One Python file to fix: its bytes as read, and what a project rule made of it first."""
+    """One Python file to fix, and what a project rule made of it first. Its bytes are read by
+    whichever process fixes it, so the run never holds every file at once."""
 
     resolved: Path
     shown: str
-    source: bytes
     edited: FileResult | None
     project: ProjectContext
-
-    @property
-    def text(self) -> bytes:
-        return self.edited.output if self.edited is not None else self.source
 
 
 #: Below this many files per worker a process pool costs more than it saves.
@@ -233,47 +217,46 @@ _FILES_PER_WORKER = 4
 
 def _fix_all(tasks: list[_Task], rules, threshold, settings, *, jobs: int, cache: Cache | None,
              progress: Callable[[int, int], None] | None) -> list[FileResult]:
-    """`fix_source` for every task, in order: cached results first, the rest in-process or over
-    a pool of `jobs` processes; new results go into the cache."""
-    results: list[FileResult | None] = [None] * len(tasks)
-    keys: list[str | None] = [None] * len(tasks)
-    pending = []
-    for index, task in enumerate(tasks):
-        if cache is not None:
-            keys[index] = cache.key(task.text, task.project, task.shown)
-            results[index] = cache.get(keys[index], task.shown, task.text)
-        if results[index] is None:
-            pending.append(index)
-    done = len(tasks) - len(pending)
+    """`_fix_task` for every task, in order, in-process or over a pool of `jobs` processes."""
+    fix = functools.partial(_fix_task, rules=tuple(rules), threshold=threshold, settings=settings, cache=cache)
     if progress is not None:
-        progress(done, len(tasks))
-    arguments = [(tasks[i].shown, tasks[i].text, tuple(rules), threshold, tasks[i].project, settings)
-                 for i in pending]
-    if jobs > 1 and len(pending) >= jobs * _FILES_PER_WORKER:
+        progress(0, len(tasks))
+    if jobs > 1 and len(tasks) >= jobs * _FILES_PER_WORKER:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
-            computed = pool.map(_fix_one, arguments, chunksize=max(1, len(pending) // (jobs * 8)))
-            outcomes = _collect(computed, done, len(tasks), progress)
-    else:
-        outcomes = _collect(map(_fix_one, arguments), done, len(tasks), progress)
-    for index, result in zip(pending, outcomes, strict=True):
-        results[index] = result
-        if cache is not None:
-            cache.put(keys[index], result)
-    return results  # type: ignore[return-value]
+            return _collect(pool.map(fix, tasks, chunksize=max(1, len(tasks) // (jobs * 8))), len(tasks), progress)
+    return _collect(map(fix, tasks), len(tasks), progress)
 
 
-def _collect(outcomes, done: int, total: int, progress) -> list[FileResult]:
+def _collect(outcomes, total: int, progress) -> list[FileResult]:
     collected = []
     for result in outcomes:
         collected.append(result)
         if progress is not None:
-            progress(done + len(collected), total)
+            progress(len(collected), total)
     return collected
 
 
-def _fix_one(arguments) -> FileResult:
-    path, source, rules, threshold, project, settings = arguments
-    return fix_source(path, source, rules, threshold, project=project, settings=settings)
+def _fix_task(task: _Task, *, rules, threshold, settings, cache: Cache | None) -> FileResult:
+    """Read one file, answer from the cache or fix it (and store the result), and return the
+    result slim: a silent file's bytes are not carried back."""
+    if task.edited is not None:
+        source, text = task.edited.source, task.edited.output
+    else:
+        try:
+            source = text = task.resolved.read_bytes()
+        except OSError as error:
+            return FileResult(path=task.shown, source=b"", output=b"",
+                              skipped=f"cannot read: {error.strerror or error}")
+    key = cache.key(text, task.project, task.shown) if cache is not None else None
+    result = cache.get(key, task.shown, text) if key is not None else None
+    if result is None:
+        result = fix_source(task.shown, text, rules, threshold, project=task.project, settings=settings)
+        if key is not None:
+            cache.put(key, result)
+    if task.edited is not None:  # a project rule changed the file first: report both against the disk
+        result = _merged(replace(result, source=source), task.edited,
+                         output=source if result.skipped else result.output)
+    return result.slim()
 
 
 def _pool_context():

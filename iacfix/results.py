@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class Safety(enum.Enum):
@@ -77,6 +77,16 @@ class FileResult:
         from iacfix.files import detect_encoding
 
         return detect_encoding(self.source)
+
+    @property
+    def silent(self) -> bool:
+        """Nothing to say: no finding, no change, no error, not skipped."""
+        return not (self.findings or self.error or self.skipped or self.changed)
+
+    def slim(self) -> FileResult:
+        """This result without the file's bytes when it is silent (no one reads them), so a
+        report over many files holds only the bytes of files with something to say."""
+        return replace(self, source=b"", output=b"") if self.silent and self.source else self
 
 
 @dataclass(frozen=True)
