@@ -34,7 +34,7 @@ from importlib import resources as package_resources
 from pathlib import Path
 from typing import Any
 
-from iacfix.context import PROJECT_FILE, context_for_directory, load_yaml, project_root, stack_files
+from iacfix.context import PROJECT_FILE, context_for_directory, entry_point, load_yaml, project_root, stack_files
 from iacfix.errors import UsageError
 from iacfix.files import SKIP_DIRS
 from iacfix.results import FileResult, Report
@@ -103,6 +103,7 @@ class ProgramRun:
     env_read: dict[str, bool] = field(default_factory=dict, hash=False)  # variable -> was it set
     events: tuple[dict, ...] = ()  # what the guards refused or noticed
     stderr: str = ""
+    project: str = ""  # the project name this tree's Pulumi.yaml gives
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_token]
@@ -141,21 +142,53 @@ class ProgramRun:
         return notes
 
 
-@dataclass(frozen=True)
-class Program:
-    """A Pulumi project and how to run it: its entry point, stack, config and interpreter."""
+class NotRunnable(Exception):
+    """A tree that is not a runnable Pulumi project (no name, no entry point)."""
 
-    root: Path
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """What one tree of the project tells the mock runtime: read from the original tree, and again
+    from every fixed copy (a fix may rename the project or change its config)."""
+
     name: str
-    main: str
-    stack: str
-    region: str
-    region_source: str
+    main: str  # the entry point file, relative to the root
     config: dict[str, str] = field(hash=False)
     secret_keys: tuple[str, ...] = ()
+    region: str = DEFAULT_REGION
+    region_source: str = ""
+
+
+@dataclass(frozen=True)
+class Program:
+    """A Pulumi project and how to run it: stack, config set over the stack's, interpreter,
+    environment and timeout. `settings` are those of the original tree."""
+
+    root: Path
+    stack: str
+    settings: ProjectSettings
+    overrides: dict[str, str] = field(default_factory=dict, hash=False)  # config set over the stack's
+    region_hint: str | None = None  # --region, lib/AWS_REGION or the environment, when no aws:region is set
+    hint_source: str = ""
     python: str = sys.executable
     env: dict[str, str] = field(default_factory=dict, hash=False)
     timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def main(self) -> str:
+        return self.settings.main
+
+    @property
+    def region(self) -> str:
+        return self.settings.region
+
+    @property
+    def region_source(self) -> str:
+        return self.settings.region_source
 
     @classmethod
     def load(cls, path: Path, *, stack: str | None = None, region: str | None = None, python: str | None = None,
@@ -166,10 +199,6 @@ class Program:
         root = project_root(Path(path))
         if root is None:
             raise UsageError(f"{path}: no {PROJECT_FILE} here or above; verify runs a Pulumi project")
-        project = load_yaml(root / PROJECT_FILE)
-        if not isinstance(project, dict) or not isinstance(project.get("name"), str):
-            raise UsageError(f"{root / PROJECT_FILE}: not a Pulumi project file (no name:)")
-        name = project["name"]
         stacks = stack_files(root)
         if stack is None:
             if len(stacks) > 1:
@@ -177,15 +206,31 @@ class Program:
             stack = next(iter(stacks), "dev")
         elif stack not in stacks:
             raise UsageError(f"--stack {stack}: no Pulumi.{stack}.yaml in {root}")
-        context = context_for_directory(root, None, stack if stack in stacks else None)
-        if context.main is None:
-            raise UsageError(f"{root / PROJECT_FILE}: no main: and no __main__.py; nothing to run")
-        main = root / context.main
+        context = context_for_directory(root, region, stack if stack in stacks else None)
+        hint, hint_source = (region, "--region") if region else (context.region, context.region_source or "")
+        program = cls(root=root, stack=stack, settings=ProjectSettings("", "", {}), overrides=dict(config or {}),
+                      region_hint=hint, hint_source=hint_source, python=python or _project_python(root) or sys.executable,
+                      env=dict(env or {}), timeout=timeout)
+        try:
+            return replace(program, settings=program.settings_of(root))
+        except NotRunnable as error:
+            raise UsageError(str(error)) from None
+
+    def settings_of(self, tree: Path) -> ProjectSettings:
+        """Project name, entry point, config and region as this tree (the original or a copy) gives
+        them; NotRunnable when the tree is not a runnable Pulumi project."""
+        project = load_yaml(tree / PROJECT_FILE)
+        if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+            raise NotRunnable(f"{PROJECT_FILE}: not a Pulumi project file (no name:)")
+        name = project["name"]
+        main_name = entry_point(tree, project)
+        if main_name is None:
+            raise NotRunnable(f"{PROJECT_FILE}: no main: and no __main__.py; nothing to run")
+        main = tree / main_name
         if main.is_dir():
             main = main / "__main__.py"
         if not main.is_file():
-            raise UsageError(f"{root / PROJECT_FILE}: the entry point {context.main} does not exist")
-
+            raise NotRunnable(f"{PROJECT_FILE}: the entry point {main_name} does not exist")
         values: dict[str, str] = {}
         secrets: list[str] = []
         declared = project.get("config") if isinstance(project.get("config"), dict) else {}
@@ -195,22 +240,21 @@ class Program:
                     continue
                 value = value.get("value", value.get("default"))
             _set_config(values, secrets, name, str(key), value)
-        document = load_yaml(stacks[stack]) if stack in stacks else None
+        stack_file = stack_files(tree).get(self.stack)
+        document = load_yaml(stack_file) if stack_file is not None else None
         stack_config = document.get("config") if isinstance(document, dict) else None
-        for key, value in (stack_config or {}).items():
+        for key, value in (stack_config if isinstance(stack_config, dict) else {}).items():
             _set_config(values, secrets, name, str(key), value)
-        for key, value in (config or {}).items():
+        for key, value in self.overrides.items():
             _set_config(values, secrets, name, key, value)
         if values.get("aws:region"):
-            region, source = values["aws:region"], f"aws:region of stack {stack}"
-        elif region or context.region:
-            region, source = region or context.region, "--region" if region else context.region_source
+            region = values["aws:region"]
+            source = "--set" if "aws:region" in self.overrides else f"aws:region of stack {self.stack}"
+        elif self.region_hint:
+            region, source = self.region_hint, self.hint_source
         else:
             region, source = DEFAULT_REGION, "no region configured; the mocks answer"
-        return cls(root=root, name=name, main=main.relative_to(root).as_posix(), stack=stack, region=region,
-                   region_source=source or "", config=values, secret_keys=tuple(secrets),
-                   python=python or _project_python(root, project) or sys.executable, env=dict(env or {}),
-                   timeout=timeout)
+        return ProjectSettings(name, main.relative_to(tree).as_posix(), values, tuple(secrets), region, source)
 
 
 def _set_config(values: dict, secrets: list, project: str, key: str, value: Any) -> None:
@@ -223,9 +267,10 @@ def _set_config(values: dict, secrets: list, project: str, key: str, value: Any)
         values[key] = value if isinstance(value, str) else json.dumps(value)
 
 
-def _project_python(root: Path, project: dict) -> str | None:
+def _project_python(root: Path) -> str | None:
     """The interpreter of the virtualenv Pulumi.yaml names (runtime.options.virtualenv), if present."""
-    runtime = project.get("runtime")
+    project = load_yaml(root / PROJECT_FILE)
+    runtime = project.get("runtime") if isinstance(project, dict) else None
     options = runtime.get("options") if isinstance(runtime, dict) else None
     venv = options.get("virtualenv") if isinstance(options, dict) else None
     if isinstance(venv, str):
@@ -249,15 +294,19 @@ def run_program(program: Program, overrides: dict[str, bytes] | None = None, lab
             target = copy / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        try:
+            settings = program.settings_of(copy)
+        except NotRunnable as error:
+            return ProgramRun(label, False, time.monotonic() - started, RunError("project", str(error)))
         spec = {
-            "project": str(copy), "sandbox": str(sandbox), "main": str(copy / program.main),
-            "project_name": program.name, "stack": program.stack, "region": program.region,
-            "config": program.config, "secret_keys": list(program.secret_keys),
+            "project": str(copy), "sandbox": str(sandbox), "main": str(copy / settings.main),
+            "project_name": settings.name, "stack": program.stack, "region": settings.region,
+            "config": settings.config, "secret_keys": list(settings.secret_keys),
             "result": str(sandbox / "result.json"),
         }
         (sandbox / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
         env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "TMPDIR": str(tmp),
-               "AWS_REGION": program.region, "AWS_DEFAULT_REGION": program.region, **CHILD_ENVIRONMENT,
+               "AWS_REGION": settings.region, "AWS_DEFAULT_REGION": settings.region, **CHILD_ENVIRONMENT,
                **program.env}
         with open(sandbox / "stdout", "wb") as out, open(sandbox / "stderr", "wb") as err:
             try:
@@ -286,10 +335,11 @@ def run_program(program: Program, overrides: dict[str, bytes] | None = None, lab
         if timed_out:
             return ProgramRun(label, False, seconds, RunError(
                 "timeout", f"the program did not finish within {program.timeout:g} s; verify stopped it "
-                           "(and every process it started)"), stderr=stderr[-4000:])
+                           "(and every process it started)"), stderr=stderr[-4000:], project=settings.name)
         if data is None:
-            return ProgramRun(label, False, seconds, _no_result(process.returncode, stderr), stderr=stderr[-4000:])
-        return _from_child(label, seconds, data, stderr)
+            return ProgramRun(label, False, seconds, _no_result(process.returncode, stderr), stderr=stderr[-4000:],
+                              project=settings.name)
+        return replace(_from_child(label, seconds, data, stderr), project=settings.name)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -737,14 +787,23 @@ def _per_fix(runner: _Runner, program: Program, pairs: Sequence[Pair], kept: Seq
     if len(relevant) == 1:
         rule = relevant[0]
         verdicts[rule] = FixVerdict(rule, _files(pairs, rule, root), verdict(original, fixed, diff), diff,
-                                    fixed.error, _rolled_note(rolled.get(rule)))
+                                    fixed.error, "; ".join(filter(None, (_renamed(original, fixed),
+                                                                         _rolled_note(rolled.get(rule))))))
     elif relevant:
         runs = runner.many([([p for p in kept if p[0] == rule], f"only {rule}") for rule in relevant])
         for rule, run in zip(relevant, runs):
             own = diff_runs(original, run) if original.ok and run.ok else None
             verdicts[rule] = FixVerdict(rule, _files(pairs, rule, root), verdict(original, run, own), own, run.error,
-                                        _rolled_note(rolled.get(rule)))
+                                        "; ".join(filter(None, (_renamed(original, run),
+                                                                _rolled_note(rolled.get(rule))))))
     return [verdicts[rule] for rule in rules]
+
+
+def _renamed(before: ProgramRun, after: ProgramRun) -> str:
+    if before.project and after.project and before.project != after.project:
+        return (f"the project name changes from {before.project} to {after.project}: the stack config of that "
+                "namespace is now read, and a deployed stack's URNs all change")
+    return ""
 
 
 def _files(pairs: Sequence[Pair], rule: str, root: Path) -> tuple[str, ...]:
