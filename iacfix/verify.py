@@ -157,6 +157,7 @@ class ProjectSettings:
     secret_keys: tuple[str, ...] = ()
     region: str = DEFAULT_REGION
     region_source: str = ""
+    problem: str = ""  # why this tree cannot run (its entry point is missing): the run fails with it
 
 
 @dataclass(frozen=True)
@@ -224,13 +225,13 @@ class Program:
             raise NotRunnable(f"{PROJECT_FILE}: not a Pulumi project file (no name:)")
         name = project["name"]
         main_name = entry_point(tree, project)
-        if main_name is None:
-            raise NotRunnable(f"{PROJECT_FILE}: no main: and no __main__.py; nothing to run")
-        main = tree / main_name
+        main, problem = tree / (main_name or "__main__.py"), ""
         if main.is_dir():
             main = main / "__main__.py"
-        if not main.is_file():
-            raise NotRunnable(f"{PROJECT_FILE}: the entry point {main_name} does not exist")
+        if main_name is None:
+            problem = f"{PROJECT_FILE} has no main: and there is no __main__.py: Pulumi has nothing to run"
+        elif not main.is_file():
+            problem = f"the entry point {main_name} that {PROJECT_FILE} names does not exist: Pulumi has nothing to run"
         values: dict[str, str] = {}
         secrets: list[str] = []
         declared = project.get("config") if isinstance(project.get("config"), dict) else {}
@@ -254,7 +255,7 @@ class Program:
             region, source = self.region_hint, self.hint_source
         else:
             region, source = DEFAULT_REGION, "no region configured; the mocks answer"
-        return ProjectSettings(name, main.relative_to(tree).as_posix(), values, tuple(secrets), region, source)
+        return ProjectSettings(name, main.relative_to(tree).as_posix(), values, tuple(secrets), region, source, problem)
 
 
 def _set_config(values: dict, secrets: list, project: str, key: str, value: Any) -> None:
@@ -298,6 +299,9 @@ def run_program(program: Program, overrides: dict[str, bytes] | None = None, lab
             settings = program.settings_of(copy)
         except NotRunnable as error:
             return ProgramRun(label, False, time.monotonic() - started, RunError("project", str(error)))
+        if settings.problem:
+            return ProgramRun(label, False, time.monotonic() - started, RunError("project", settings.problem),
+                              project=settings.name)
         spec = {
             "project": str(copy), "sandbox": str(sandbox), "main": str(copy / settings.main),
             "project_name": settings.name, "stack": program.stack, "region": settings.region,
@@ -774,10 +778,11 @@ def _per_fix(runner: _Runner, program: Program, pairs: Sequence[Pair], kept: Seq
     for rule in rules:
         mine = [p for p in kept if p[0] == rule]
         files = tuple(p[1].relative_to(root).as_posix() for p in pairs if p[0] == rule)
-        if not mine:
+        if rule in rolled:
             first = rolled[rule][0]
-            verdicts[rule] = FixVerdict(rule, files, "breaks the run", error=first.error,
-                                        note=f"rolled back: {first.error.message}")
+            kept_in = ", ".join(p[1].relative_to(root).as_posix() for p in mine)
+            note = _rolled_note(rolled[rule]) + (f"; its fixes in {kept_in} are kept" if kept_in else "")
+            verdicts[rule] = FixVerdict(rule, files, "breaks the run", error=first.error, note=note)
         elif not any(matters(p[1]) for p in mine):
             unused = ", ".join(p[1].relative_to(root).as_posix() for p in mine)
             verdicts[rule] = FixVerdict(rule, files, "no behaviour change",
@@ -787,15 +792,13 @@ def _per_fix(runner: _Runner, program: Program, pairs: Sequence[Pair], kept: Seq
     if len(relevant) == 1:
         rule = relevant[0]
         verdicts[rule] = FixVerdict(rule, _files(pairs, rule, root), verdict(original, fixed, diff), diff,
-                                    fixed.error, "; ".join(filter(None, (_renamed(original, fixed),
-                                                                         _rolled_note(rolled.get(rule))))))
+                                    fixed.error, _renamed(original, fixed))
     elif relevant:
         runs = runner.many([([p for p in kept if p[0] == rule], f"only {rule}") for rule in relevant])
         for rule, run in zip(relevant, runs):
             own = diff_runs(original, run) if original.ok and run.ok else None
             verdicts[rule] = FixVerdict(rule, _files(pairs, rule, root), verdict(original, run, own), own, run.error,
-                                        "; ".join(filter(None, (_renamed(original, run),
-                                                                _rolled_note(rolled.get(rule))))))
+                                        _renamed(original, run))
     return [verdicts[rule] for rule in rules]
 
 
@@ -810,9 +813,7 @@ def _files(pairs: Sequence[Pair], rule: str, root: Path) -> tuple[str, ...]:
     return tuple(p[1].relative_to(root).as_posix() for p in pairs if p[0] == rule)
 
 
-def _rolled_note(rollbacks: Sequence[Rollback] | None) -> str:
-    if not rollbacks:
-        return ""
+def _rolled_note(rollbacks: Sequence[Rollback]) -> str:
     return "; ".join(f"rolled back in {r.path}: {r.error.message}" for r in rollbacks)
 
 

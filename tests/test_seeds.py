@@ -20,9 +20,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from iacfix.cli import app
 from typer.testing import CliRunner
 
-from iacfix.cli import app
 from iacfix.config import load as load_config
 from iacfix.engine import run
 from iacfix.registry import all_rules
@@ -161,8 +161,8 @@ def test_seed_000_logs_in_the_stack_region_and_the_image_comes_from_config(verif
     assert log_region(before) == "us-east-1" and log_region(after) == "eu-west-1"
     assert blocks(v) == {(
         "~ aws:ecs/taskDefinition:TaskDefinition  ml-api-task-dev  REPLACE",
-        '    containerDefinitions[0].logConfiguration.options.awslogs-region: "us-east-1" \u2192 "eu-west-1"'
-        "  (forces replacement)",
+        ('    containerDefinitions[0].logConfiguration.options.awslogs-region: "us-east-1" \u2192 "eu-west-1"'
+        "  (forces replacement)"),
     )}
     assert verdicts(v) == {"awslogs-region-hardcoded": "changes 1 resource (1 replaced)",
                            "placeholder-container-image": "no behaviour change"}
@@ -187,8 +187,8 @@ def test_seed_001_engine_version_offered_in_eu_south_1_and_logs_there(verified):
          '    engineVersion: "15.4" \u2192 "15.6"',
          "    masterPassword: [secret] \u2192 [secret]"),
         ("~ aws:ecs/taskDefinition:TaskDefinition  flask-api-task-dev  REPLACE",
-         '    containerDefinitions[0].logConfiguration.options.awslogs-region: "us-east-1" \u2192 "eu-south-1"'
-         "  (forces replacement)"),
+         ('    containerDefinitions[0].logConfiguration.options.awslogs-region: "us-east-1" \u2192 "eu-south-1"'
+         "  (forces replacement)")),
         ("~ aws:secretsmanager/secretVersion:SecretVersion  flask-api-db-secret-version-dev",
          "    secretString.password: [secret] \u2192 [secret]"),
     }
@@ -257,8 +257,8 @@ def test_seed_003_image_in_the_deploying_account_and_single_az_test_database(ver
     assert after.one("aws:rds/instance:Instance").inputs["multiAz"] is False
     assert blocks(v) == {
         ("~ aws:ecs/taskDefinition:TaskDefinition  api-task-dev  REPLACE",
-         '    containerDefinitions[0].image: "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/api:latest" \u2192 '
-         f'"{ACCOUNT}.dkr.ecr.ap-southeast-1.amazonaws.com/api:latest"  (forces replacement)'),
+         ('    containerDefinitions[0].image: "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/api:latest" \u2192 '
+         f'"{ACCOUNT}.dkr.ecr.ap-southeast-1.amazonaws.com/api:latest"  (forces replacement)')),
         ("~ aws:rds/instance:Instance  payment-mysql-dev", "    multiAz: true \u2192 false"),
     }
     assert verdicts(v) == {"ephemeral-not-destroyable": "changes 1 resource (0 replaced)",
