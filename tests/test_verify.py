@@ -392,3 +392,27 @@ def test_the_replacement_table_is_data_with_its_source():
     assert {"bucket"} <= set(table["aws:s3/bucketV2:BucketV2"])
     assert {"clusterIdentifier", "engine"} <= set(table["aws:rds/cluster:Cluster"])
     assert "engineVersion" not in table["aws:rds/cluster:Cluster"]  # an in-place upgrade
+
+
+def test_the_derived_part_of_the_table_comes_from_the_provider_docs(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    try:
+        import replacement_from_docstrings as script
+    finally:
+        sys.path.pop(0)
+    (tmp_path / "thing.py").write_text(textwrap.dedent('''\
+        class ThingArgs:
+            """:param pulumi.Input[str] ignored_here: Changing this forces a new resource to be created."""
+        @pulumi.type_token("aws:demo/thing:Thing")
+        class Thing(pulumi.CustomResource):
+            """
+            :param pulumi.Input[str] vault_name: Name of the vault. Changing this forces a new resource to be created.
+            :param pulumi.Input[str] storage_type: (Forces new for Multi-AZ DB clusters) The storage type.
+            :param pulumi.Input[str] kms_key: Changing this value to an empty string forces replacement.
+            :param pulumi.Input[str] display_name: A name to show.
+            """
+        '''))
+    assert script.derive(tmp_path) == {"aws:demo/thing:Thing": ["vaultName"]}
+    derived = json.loads((resources.files("iacfix") / "data" / "replacement.json").read_text())["derived"]
+    assert derived["source"].startswith("derived by scripts/replacement_from_docstrings.py from the argument docs")
+    assert derived["types"]["aws:rds/cluster:Cluster"] == ["availabilityZones"]
