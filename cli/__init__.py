@@ -27,7 +27,7 @@ from iacfix import config as config_module
 from iacfix.annotations import github_annotations
 from iacfix.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE
 from iacfix.cache import Cache
-from iacfix.context import ProjectContext, context_for_directory
+from iacfix.context import ProjectContext, context_for_directory, project_root
 from iacfix.diff import file_diff, patch, stats
 from iacfix.engine import fix_source, run
 from iacfix.errors import GitHubError, IacfixError, UsageError
@@ -56,6 +56,11 @@ class OutputFormat(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+
+
+class VerifyFormat(str, Enum):
+    text = "text"
+    json = "json"
 
 
 Paths = Annotated[Optional[list[Path]], typer.Argument(help="Files or directories [default: .]", show_default=False)]
@@ -427,9 +432,8 @@ def verify(
     values: ConfigValues = None,
     jobs: Jobs = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--output-format", help="text or json.")
-    ] = OutputFormat.text,
-    quiet: Quiet = False,
+        VerifyFormat, typer.Option("--output-format", help="How to print the verification.")
+    ] = VerifyFormat.text,
     verbose: Verbose = False,
 ) -> None:
     """Run the program under Pulumi's mock runtime before and after the fixes and show what they
@@ -438,11 +442,10 @@ def verify(
     from iacfix.verify import Fixes
     from iacfix.verify import verify as verify_program
 
-    if output_format not in (OutputFormat.text, OutputFormat.json):
-        raise UsageError("verify --output-format: text or json")
-    root = project or Path(".")
-    if root.is_file() and root.name == "Pulumi.yaml":
-        root = root.parent
+    given = project or Path(".")
+    root = project_root(given.parent if given.is_file() else given)
+    if root is None:
+        raise UsageError(f"{given}: no Pulumi.yaml here or above; verify runs a Pulumi project")
     s = _settings([root], select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile)
     options = VerifyOptions(python, timeout, tuple(env or ()), tuple(values or ()), stack, region, jobs)
     program = _programs(options)(root)
@@ -450,7 +453,7 @@ def verify(
     fixes = Fixes(report, _compute(s, s.paths), [r.id for r in s.rules])
     result = verify_program(program, fixes, jobs=_verify_jobs(options))
     out, err = render.consoles()
-    if output_format is OutputFormat.json:
+    if output_format is VerifyFormat.json:
         typer.echo(json.dumps(result.to_json(), indent=2, default=str))
     else:
         render.verification(out, result)

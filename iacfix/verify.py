@@ -789,7 +789,8 @@ def _per_fix(runner: _Runner, program: Program, pairs: Sequence[Pair], kept: Seq
                                         note=f"the program does not load {unused}")
         else:
             relevant.append(rule)
-    if len(relevant) == 1:
+    others = {rule for rule, path in kept if rule not in relevant and matters(path)}
+    if len(relevant) == 1 and not others:  # the fixed run is this rule's alone, as far as the program sees
         rule = relevant[0]
         verdicts[rule] = FixVerdict(rule, _files(pairs, rule, root), verdict(original, fixed, diff), diff,
                                     fixed.error, _renamed(original, fixed))
