@@ -101,16 +101,16 @@ VerifyFlag = Annotated[
                        "roll back fixes that break it (runs your code: see `iacfix verify`).")
 ]
 Python = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--python", help="The interpreter to run the program with [default: Pulumi.yaml's virtualenv, "
                  "else iacfix's].", show_default=False),
 ]
 Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Seconds one run of the program may take.")]
 EnvVars = Annotated[
-    Optional[list[str]], typer.Option("--env", help="NAME=VALUE in the program's environment (repeatable).")
+    list[str] | None, typer.Option("--env", help="NAME=VALUE in the program's environment (repeatable).")
 ]
 ConfigValues = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--set", help="KEY=VALUE: a config value over the stack's, e.g. --set aws:region=eu-west-1 "
                  "(repeatable).", show_default=False),
 ]
@@ -353,16 +353,16 @@ def _write(result: FileResult) -> FileResult:
 class VerifyOptions:
     """How `verify` (and `--verify`) runs the program."""
 
-    python: Optional[str] = None
+    python: str | None = None
     timeout: float = 60.0
     env: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
-    stack: Optional[str] = None
-    region: Optional[str] = None
-    jobs: Optional[int] = None
+    stack: str | None = None
+    region: str | None = None
+    jobs: int | None = None
 
 
-def _pairs(items: Optional[list[str]] | tuple[str, ...], option: str) -> dict[str, str]:
+def _pairs(items: list[str] | tuple[str, ...] | None, option: str) -> dict[str, str]:
     found = {}
     for item in items or ():
         name, sep, value = item.partition("=")
@@ -417,7 +417,7 @@ def _verifier(s: _Settings, options: VerifyOptions):
 @app.command()
 @handles_errors
 def verify(
-    project: Annotated[Optional[Path], typer.Argument(help="The Pulumi project (directory with Pulumi.yaml) "
+    project: Annotated[Path | None, typer.Argument(help="The Pulumi project (directory with Pulumi.yaml) "
                                                            "[default: .]", show_default=False)] = None,
     select: Select = None,
     ignore: Ignore = None,
