@@ -27,7 +27,7 @@ from iacfix import config as config_module
 from iacfix.annotations import github_annotations
 from iacfix.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE
 from iacfix.cache import Cache
-from iacfix.context import ProjectContext, context_for_directory
+from iacfix.context import ProjectContext, context_for_directory, project_root
 from iacfix.diff import file_diff, patch, stats
 from iacfix.errors import GitHubError, IacfixError, UsageError
 from iacfix.files import discover_projects, write_atomic
@@ -54,6 +54,11 @@ class OutputFormat(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+
+
+class VerifyFormat(str, Enum):
+    text = "text"
+    json = "json"
 
 
 Paths = Annotated[Optional[list[Path]], typer.Argument(help="Files or directories [default: .]", show_default=False)]
@@ -89,6 +94,24 @@ CacheDir = Annotated[
                  show_default=False),
 ]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print findings only, no summary.")]
+VerifyFlag = Annotated[
+    bool, typer.Option("--verify", help="Run the program under Pulumi's mock runtime before and after the fixes; "
+                       "roll back fixes that break it (runs your code: see `iacfix verify`).")
+]
+Python = Annotated[
+    str | None,
+    typer.Option("--python", help="The interpreter to run the program with [default: Pulumi.yaml's virtualenv, "
+                 "else iacfix's].", show_default=False),
+]
+Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Seconds one run of the program may take.")]
+EnvVars = Annotated[
+    list[str] | None, typer.Option("--env", help="NAME=VALUE in the program's environment (repeatable).")
+]
+ConfigValues = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="KEY=VALUE: a config value over the stack's, e.g. --set aws:region=eu-west-1 "
+                 "(repeatable).", show_default=False),
+]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Also print each project's context.")]
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -294,16 +317,35 @@ def apply(
     no_cache: NoCache = False,
     cache_dir: CacheDir = None,
     dry_run: Annotated[bool, typer.Option("--diff", "--dry-run", help="Print the diff instead of writing.")] = False,
+    verify: VerifyFlag = False,
+    python: Python = None,
+    timeout: Timeout = 60.0,
+    env: EnvVars = None,
+    values: ConfigValues = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Apply fixes in place (changed files only). Exit 0 if nothing remains, 1 if findings remain."""
-    report = _run(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile,
-                  speed=Speed(jobs, no_cache, cache_dir))
+    """Apply fixes in place (changed files only). Exit 0 if nothing remains, 1 if findings remain.
+    With --verify, only the fixes that keep the program running are written (2: could not verify)."""
+    s = _settings(paths, select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile)
+    if verify:
+        verifier = _verifier(s, VerifyOptions(python, timeout, tuple(env or ()), tuple(values or ()), stack, region,
+                                              jobs))
+    report = _execute(s, Speed(jobs, no_cache, cache_dir))
+    out, err = render.consoles()
+    if verify and report.changed:
+        verified = verifier(report, s.paths)
+        for verification in verified.verifications:
+            render.verification(err, verification)
+        for path in verified.unverified:
+            err.print(f"[yellow]not verified[/]: {render.escape(path)} is in no Pulumi project")
+        if verified.exit_code == EXIT_ERROR:
+            err.print("[bold red]error[/]: verify could not run the program; nothing written")
+            raise typer.Exit(EXIT_ERROR)
+        report = verified.report
     if dry_run:
         _print_diff(report, quiet)
     final = Report(files=tuple(_write(r) if r.changed else r for r in report.files))
-    out, err = render.consoles()
     render.findings(out, final, remaining_only=True)
     render.problems(err, final)
     if not quiet:
@@ -323,6 +365,120 @@ def _write(result: FileResult) -> FileResult:
             error=f"not written: {error}",
         )
     return result
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How `verify` (and `--verify`) runs the program."""
+
+    python: str | None = None
+    timeout: float = 60.0
+    env: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    stack: str | None = None
+    region: str | None = None
+    jobs: int | None = None
+
+
+def _pairs(items: list[str] | tuple[str, ...] | None, option: str) -> dict[str, str]:
+    found = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{option} {item}: expected NAME=VALUE")
+        found[name] = value
+    return found
+
+
+def _compute(s: _Settings, paths: list[Path]) -> Callable[[frozenset[str]], Report]:
+    """The engine on `paths` with only some of the selected rules: verify's subsets of the fixes."""
+
+    from iacfix.engine import run
+
+    def compute(rule_ids: frozenset[str]) -> Report:
+        return run(paths, [r for r in s.rules if r.id in rule_ids], s.threshold, exclude=s.exclude,
+                   region=s.region, stack=s.stack, settings=s.rule_settings)
+
+    return compute
+
+
+def _programs(options: VerifyOptions):
+    """A function from a project root to the Program verify runs (options checked first)."""
+    from iacfix.verify import Program
+
+    env = _pairs(options.env, "--env")
+    values = _pairs(options.values, "--set")
+    if options.region:
+        values.setdefault("aws:region", options.region)
+
+    def program(root: Path) -> Program:
+        return Program.load(root, stack=options.stack, region=options.region, python=options.python, env=env,
+                            config=values, timeout=options.timeout)
+
+    return program
+
+
+def _verify_jobs(options: VerifyOptions) -> int:
+    return min(options.jobs or os.cpu_count() or 1, 4)
+
+
+def _verifier(s: _Settings, options: VerifyOptions):
+    """verify_paths for a report computed on `paths`: what `apply --verify` and `pr --verify` use."""
+    from iacfix.verify import verify_paths
+
+    programs = _programs(options)
+
+    def verifier(report: Report, paths: list[Path]):
+        return verify_paths(report, _compute(s, paths), [r.id for r in s.rules], programs, jobs=_verify_jobs(options))
+
+    return verifier
+
+
+@app.command()
+@handles_errors
+def verify(
+    project: Annotated[Path | None, typer.Argument(help="The Pulumi project (directory with Pulumi.yaml) "
+                                                           "[default: .]", show_default=False)] = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    unsafe_fixes: UnsafeFixes = None,
+    region: Region = None,
+    stack: Stack = None,
+    profile: Profile = None,
+    config: ConfigPath = None,
+    python: Python = None,
+    timeout: Timeout = 60.0,
+    env: EnvVars = None,
+    values: ConfigValues = None,
+    jobs: Jobs = None,
+    output_format: Annotated[
+        VerifyFormat, typer.Option("--output-format", help="How to print the verification.")
+    ] = VerifyFormat.text,
+    verbose: Verbose = False,
+) -> None:
+    """Run the program under Pulumi's mock runtime before and after the fixes and show what they
+    change. Runs your code (isolated; see README). Writes nothing. Exit 0 if the fixed program runs
+    and no fix was rolled back, 1 otherwise, 2 if it could not run the program."""
+    from iacfix.verify import Fixes
+    from iacfix.verify import verify as verify_program
+
+    given = project or Path(".")
+    root = project_root(given.parent if given.is_file() else given)
+    if root is None:
+        raise UsageError(f"{given}: no Pulumi.yaml here or above; verify runs a Pulumi project")
+    s = _settings([root], select, ignore, unsafe_fixes, region, config, verbose, stack=stack, profile=profile)
+    options = VerifyOptions(python, timeout, tuple(env or ()), tuple(values or ()), stack, region, jobs)
+    program = _programs(options)(root)
+    report = _execute(s, Speed(jobs, True, None))
+    fixes = Fixes(report, _compute(s, s.paths), [r.id for r in s.rules])
+    result = verify_program(program, fixes, jobs=_verify_jobs(options))
+    out, err = render.consoles()
+    if output_format is VerifyFormat.json:
+        typer.echo(json.dumps(result.to_json(), indent=2, default=str))
+    else:
+        render.verification(out, result)
+    render.problems(err, report)
+    raise typer.Exit(EXIT_ERROR if report.problems else result.exit_code)
 
 
 @app.command()
@@ -377,6 +533,11 @@ def pr(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print branch, title, body; touch no remote, no API.")] = (
         False
     ),
+    verify: VerifyFlag = False,
+    python: Python = None,
+    timeout: Timeout = 60.0,
+    env: EnvVars = None,
+    values: ConfigValues = None,
     select: Select = None,
     ignore: Ignore = None,
     unsafe_fixes: UnsafeFixes = None,
@@ -401,10 +562,12 @@ def pr(
 
     options = pr_module.Options(repo=repo, base=base, remote=remote, draft=draft, per_rule=not group, force=force,
                                 labels=s.config.pr_labels, secrets=(token,) if token else ())
+    verifier = _verifier(s, VerifyOptions(python, timeout, tuple(env or ()), tuple(values or ()), None, region)) \
+        if verify else None
     hub = None if dry_run else GitHub(repo, token, api_url=api_url or DEFAULT_API_URL, token_env=token_env)
     try:
         outcome = pr_module.pull_requests(s.paths, s.rules, s.threshold, options, exclude=s.exclude,
-                                          region=s.region, hub=hub, settings=s.rule_settings)
+                                          region=s.region, hub=hub, settings=s.rule_settings, verifier=verifier)
     finally:
         if hub is not None:
             hub.close()
@@ -418,6 +581,8 @@ def pr(
             typer.echo(f"would push branch {proposal.branch}: commit {proposal.commit[:8]} on {base} "
                        f"({proposal.base[:8]})\nwould open a pull request against {base}:\n\n"
                        f"title: {proposal.title()}\n\n{proposal.body(base)}")
+    for verification in outcome.verifications:
+        render.verification(err, verification)
     render.problems(err, outcome.report)
     left = [f for f in outcome.report.remaining if f.fixable]
     if left and not quiet:

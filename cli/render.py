@@ -15,6 +15,7 @@ from rich.markup import escape
 from iacfix.context import ProjectContext
 from iacfix.diff import FileStat
 from iacfix.results import Finding, Report, Safety
+from iacfix.verify import Verification, diff_lines
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -170,6 +171,53 @@ def rule_doc(out: Console, rule: type[Rule], example_patch: bytes | None) -> Non
     if example_patch:
         out.print("## Example", markup=False)
         out.file.write(example_patch.decode("utf-8", errors="replace"))  # raw: a diff is exact text
+
+
+def _table(out: Console, headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A rich table on a terminal; aligned plain columns, never wrapped, when piped."""
+    if out.is_terminal:
+        from rich.table import Table
+
+        table = Table(pad_edge=False, box=None, header_style="bold")
+        for header in headers:
+            table.add_column(header, overflow="fold")
+        for row in rows:
+            table.add_row(*(escape(cell) for cell in row))
+        out.print(table)
+        return
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers) - 1)]
+    for row in [headers, *rows]:
+        cells = [f"{cell:<{width}}" for cell, width in zip(row, widths)] + [row[-1]]
+        out.print("  " + "  ".join(cells).rstrip(), markup=False)
+
+
+def verification(out: Console, v: Verification) -> None:
+    """`iacfix verify`'s report: the runs with their wall times, a verdict per fix, what was rolled
+    back and why, what the program did that verify blocked, and the resource diff."""
+    p = v.program
+    out.print(f"[bold]verify {escape(p.name)}[/] at {escape(str(p.root))}: stack {escape(p.stack)}, region "
+              f"{escape(p.region)} ({escape(p.region_source)}), python {escape(p.python)}")
+    _table(out, ("run", "result", "wall time"),
+           [(run.label, run.summary, f"{run.seconds:.1f} s") for run in v.runs])
+    if v.fixes:
+        out.print("")
+        _table(out, ("fix", "verdict", "files"),
+               [(f.rule_id, f.verdict + (f" ({f.note})" if f.note else ""), ", ".join(f.files)) for f in v.fixes])
+    for rollback in v.rollbacks:
+        out.print(f"[bold red]rolled back[/] {escape(rollback.rule_id)} in {escape(rollback.path)}: it breaks the "
+                  f"run: {escape(rollback.error.message)}")
+    for note in dict.fromkeys(v.original.notes() + v.fixed.notes()):
+        out.print(f"[yellow]note[/]: {escape(note)}")
+    if v.diff is not None and not v.diff.empty:
+        out.print("\n[bold]resource changes[/] (original \u2192 fixed):")
+        for line in diff_lines(v.diff):
+            style = {"+": "green", "-": "red", "~": "yellow"}.get(line[:1])
+            out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
+    problem = v.could_not_verify
+    if problem is not None:
+        out.print(f"[bold red]could not verify[/]: {escape(problem.message)}")
+    out.print(f"[bold]verdict[/]: {escape(v.verdict)} ({len(v.runs)} run{'s' * (len(v.runs) != 1)}, "
+              f"{v.seconds:.1f} s)")
 
 
 def _count(n: int, noun: str) -> str:

@@ -137,7 +137,7 @@ def context_for_directory(
     return ProjectContext(
         root=str(root),
         name=name,
-        main=_entry_point(root, project),
+        main=entry_point(root, project),
         stacks=tuple(stacks),
         stack=selected,
         region=region_value,
@@ -173,7 +173,7 @@ def _project_config_keys(project: dict, name: str | None) -> list[str]:
     return keys
 
 
-def _entry_point(root: Path, project: dict) -> str | None:
+def entry_point(root: Path, project: dict) -> str | None:
     """What Pulumi runs: `main:` (a file, or a directory holding __main__.py), else __main__.py."""
     main = project.get("main")
     if isinstance(main, str) and main.strip():

@@ -11,7 +11,7 @@ diff changed and nobody else pushed to its branch; a closed one is left closed u
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +26,10 @@ from iacfix.errors import GitError, UsageError
 from iacfix.github import GitHub
 from iacfix.results import FileResult, Finding, Report, Safety
 from iacfix.rule import Rule, RuleSettings
+from iacfix.verify import Verification, Verified
+
+#: What `--verify` hands `build`: verifies a report computed on the given files.
+Verifier = Callable[[Report, list[Path]], Verified]
 
 #: The identity of iacfix's commits; with the trailer it tells iacfix's commits from people's.
 BOT = Actor("iacfix", "iacfix-bot@users.noreply.github.com")
@@ -58,6 +62,7 @@ class Proposal:
     results: tuple[FileResult, ...]  # the changed files, paths relative to the repository
     base: str  # the base commit
     commit: str = ""  # the fix commit, once made
+    verifications: tuple[Verification, ...] = field(default=(), compare=False)  # with --verify
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -83,7 +88,8 @@ class Proposal:
         return pr_body.title(self.rule_ids)
 
     def body(self, base_branch: str) -> str:
-        return pr_body.body(self.findings, self.patch, self.fingerprint, base_branch)
+        return pr_body.body(self.findings, self.patch, self.fingerprint, base_branch,
+                            verifications=self.verifications)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class Outcome:
     report: Report  # paths relative to the repository
     proposals: tuple[Proposal, ...]
     actions: tuple[str, ...]  # what happened to each proposal's pull request; empty on a dry run
+    verifications: tuple[Verification, ...] = ()  # with --verify
 
 
 def pull_requests(
@@ -115,6 +122,7 @@ def pull_requests(
     region: str | None = None,
     hub: GitHub | None = None,
     settings: RuleSettings | None = None,
+    verifier: Verifier | None = None,
 ) -> Outcome:
     """Build the proposals for `paths` on the remote's base and, given `hub`, open or update their
     pull requests. Without `hub` (a dry run) nothing is fetched, pushed or asked of GitHub."""
@@ -122,9 +130,10 @@ def pull_requests(
     with git.git_errors(options.secrets):
         base = resolve_base(repo, options, fetch=hub is not None)
         report, proposals = build(repo, base, paths, rules, threshold, exclude=exclude, region=region,
-                                  per_rule=options.per_rule, settings=settings)
+                                  per_rule=options.per_rule, settings=settings, verifier=verifier)
         actions = tuple(submit(repo, hub, p, options) for p in proposals) if hub is not None else ()
-    return Outcome(report, tuple(proposals), actions)
+    verifications = proposals[0].verifications if proposals else ()
+    return Outcome(report, tuple(proposals), actions, verifications)
 
 
 def resolve_base(repo: Repo, options: Options, *, fetch: bool) -> str:
@@ -153,11 +162,13 @@ def build(
     region: str | None = None,
     per_rule: bool = False,
     settings: RuleSettings | None = None,
+    verifier: Verifier | None = None,
 ) -> tuple[Report, list[Proposal]]:
     """Compute the fixes for `paths` at `base` and commit each proposal on the base.
 
     Runs in a temporary worktree; the user's working tree, index and branches are not touched.
-    The report's paths are relative to the repository.
+    The report's paths are relative to the repository. With `verifier`, each project's program is
+    run before and after the fixes there, and only the fixes that keep it running are proposed.
     """
     names = [git.relative(repo, path) for path in paths]
     with git.worktree(repo, base) as tree:
@@ -168,16 +179,25 @@ def build(
                 raise UsageError(f"{name or '.'}: not in the base commit {base[:12]}")
         files = git.candidate_files(tree, targets, exclude)
         report = run(files, rules, threshold, region=region, settings=settings)
+        verified = verifier(report, files) if verifier is not None and report.changed else None
+        if verified is not None:
+            report = verified.report
+        checked = verified.verifications if verified is not None else ()
         fixed_rules = {f.rule_id for f in report.findings if f.fixed}
         groups = [(r.id, [r]) for r in rules if r.id in fixed_rules] if per_rule else [("all", list(rules))]
         proposals = []
         for label, group in groups:
             tree.head.reset(base, index=True, working_tree=True)
-            step = run(files, group, threshold, region=region, settings=settings) if per_rule else report
+            if not per_rule:
+                step = report
+            elif verified is not None:
+                step = verified.report_for(r.id for r in group)
+            else:
+                step = run(files, group, threshold, region=region, settings=settings)
             if not step.changed:
                 continue
             git.write_all(step.changed)
-            proposal = Proposal(label, tuple(_relative(tree, r) for r in step.changed), base)
+            proposal = Proposal(label, tuple(_relative(tree, r) for r in step.changed), base, verifications=checked)
             made = git.commit_paths(
                 tree, [r.path for r in proposal.results], git.commit_message(proposal.findings),
                 author=BOT, trailers={TRAILER: proposal.fingerprint},

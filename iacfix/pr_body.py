@@ -15,6 +15,7 @@ from iacfix.diff import stats
 from iacfix.git import subject
 from iacfix.registry import rule_by_id
 from iacfix.results import Finding, Safety
+from iacfix.verify import Verification, diff_lines
 
 #: Rows shown in the table; GitHub rejects bodies over 65536 characters.
 MAX_ROWS = 100
@@ -28,8 +29,10 @@ def title(rule_ids: Iterable[str]) -> str:
     return subject(rule_ids)
 
 
-def body(findings: Sequence[Finding], patch: bytes, fingerprint: str, base: str) -> str:
-    """The pull request body for the fixed `findings`, whose changes are `patch`, on `base`."""
+def body(findings: Sequence[Finding], patch: bytes, fingerprint: str, base: str,
+         verifications: Sequence[Verification] = ()) -> str:
+    """The pull request body for the fixed `findings`, whose changes are `patch`, on `base`; with
+    `verifications` (`--verify`), what running the program before and after showed."""
     rule_ids = sorted({f.rule_id for f in findings})
     files = sorted({f.path for f in findings})
     parts = [
@@ -46,6 +49,8 @@ def body(findings: Sequence[Finding], patch: bytes, fingerprint: str, base: str)
             f"> {names}: **unsafe** fix{'es' if len(unsafe) > 1 else ''}. A deployed resource may be "
             "replaced or a runtime value changes; run `pulumi preview` on this branch before merging."
         )
+    if verifications:
+        parts.append(verify_section(verifications, rule_ids))
     parts.append("## Why these changes")
     for rule_id in rule_ids:
         parts.append(_rule_section(rule_id))
@@ -54,6 +59,43 @@ def body(findings: Sequence[Finding], patch: bytes, fingerprint: str, base: str)
     parts.append(f"<sub>Opened by iacfix {__version__} (`iacfix pr`); fingerprint `{fingerprint}`.</sub>\n"
                  + marker(fingerprint))
     return "\n\n".join(parts) + "\n"
+
+
+#: Resource-diff lines shown in the body before the rest is cut.
+MAX_DIFF_LINES = 200
+
+
+def verify_section(verifications: Sequence[Verification], rule_ids: Sequence[str]) -> str:
+    """`iacfix verify`'s summary: runs, a verdict per fix of this pull request, rollbacks, notes
+    and the resource diff."""
+    parts = ["## Verify"]
+    for v in verifications:
+        p = v.program
+        lines = [(f"`iacfix verify` ran `{p.name}` (stack `{p.stack}`, region `{p.region}`) under Pulumi's mock "
+                  f"runtime before and after these fixes: **{v.verdict}**."), "",
+                 "| run | result | wall time |", "|---|---|---|"]
+        lines += [f"| {run.label} | {_cell(run.summary)} | {run.seconds:.1f} s |" for run in v.runs]
+        fixes = [f for f in v.fixes if f.rule_id in rule_ids or f.verdict == "breaks the run"]
+        if fixes:
+            lines += ["", "| fix | verdict |", "|---|---|"]
+            lines += [f"| `{f.rule_id}` | {_cell(f.verdict + (f' ({f.note})' if f.note else ''))} |" for f in fixes]
+        for rollback in v.rollbacks:
+            lines.append(f"\n- **Rolled back** `{rollback.rule_id}` in `{rollback.path}`: it breaks the run "
+                         f"({_cell(rollback.error.message)}); that fix is not in this pull request.")
+        for note in dict.fromkeys(v.original.notes() + v.fixed.notes()):
+            lines.append(f"- Note: {_cell(note)}")
+        if v.diff is not None and not v.diff.empty:
+            shown = diff_lines(v.diff)
+            cut = shown[:MAX_DIFF_LINES] + ([f"... {len(shown) - MAX_DIFF_LINES} more lines"]
+                                            if len(shown) > MAX_DIFF_LINES else [])
+            lines += ["", "<details><summary>Resource changes (original \u2192 fixed)</summary>", "",
+                      "```text", *cut, "```", "", "</details>"]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _table(findings: Sequence[Finding]) -> str:

@@ -132,3 +132,21 @@ class NeedsRandom(Rule):
             self.add_needed_import("pulumi_random")
             return cst.parse_expression('pulumi_random.RandomPassword("pw", length=32).result')
         return updated
+
+
+class DropVpcId(Rule):
+    """A deliberately bad rewrite: deletes every `vpc_id=` keyword. Harmless where the callee takes
+    **kwargs; a `TypeError` (a missing required property) where pulumi_aws needs it."""
+
+    id = "drop-vpc-id"
+    title = "Drop vpc_id"
+    safety = Safety.SAFE
+    evidence = (b"vpc_id",)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        keep = [arg for arg in updated.args if not (arg.keyword and arg.keyword.value == "vpc_id")]
+        if len(keep) != len(updated.args) and self.report(original, "vpc_id passed"):
+            if keep:
+                keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return updated.with_changes(args=keep)
+        return updated
