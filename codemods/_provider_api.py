@@ -1,0 +1,59 @@
+"""What a pulumi_aws name in source refers to, checked against the provider index (shared by
+`pulumi-aws-unknown-kwarg`, `pulumi-aws-nonexistent-symbol` and `pulumi-aws-nonexistent-module`).
+
+Private helper module (no rule class). Every helper takes the rule (a visitor declaring
+`QualifiedNameProvider`) and the indexes that apply to the project: one for a known major, every
+shipped one when the major is unknown, in which case a finding must hold on all of them.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import libcst as cst
+from iacfix.codemods._aws_resources import PULUMI_AWS
+from iacfix.codemods._provider_index import ProviderIndex, split_symbol
+from libcst.metadata import QualifiedNameProvider
+
+#: Evidence for the prefilter: every way a file can reach the provider (`import pulumi_aws as aws`,
+#: `from pulumi_aws import s3`, `from pulumi_aws.s3 import Bucket`).
+EVIDENCE = (b"pulumi_aws",)
+
+
+def qualified_names(rule, node: cst.CSTNode) -> set[str]:
+    return {q.name for q in rule.get_metadata(QualifiedNameProvider, node, set())}
+
+
+def aws_symbol(rule, node: cst.CSTNode) -> tuple[str, str] | None:
+    """(module, name) of a pulumi_aws symbol `node` names (`aws.s3.Bucket`, `s3.Bucket`, `Bucket`
+    imported from pulumi_aws.s3), or None when it names something else or more than one thing."""
+    found = {split for q in qualified_names(rule, node) if (split := split_symbol(q)) is not None}
+    return found.pop() if len(found) == 1 else None
+
+
+def versions(indexes: tuple[ProviderIndex, ...]) -> str:
+    """`pulumi_aws 7.51.1` or `pulumi_aws 6.83.4 and 7.51.1`."""
+    return "pulumi_aws " + " and ".join(index.version for index in indexes)
+
+
+def close_matches(word: str, candidates, n: int = 3) -> list[str]:
+    return difflib.get_close_matches(word, sorted(set(candidates)), n=n, cutoff=0.6)
+
+
+def did_you_mean(suggestions: list[str], fmt: str = "`{}`") -> str:
+    if not suggestions:
+        return ""
+    return "did you mean " + " or ".join(fmt.format(s) for s in suggestions) + "?"
+
+
+def short(module: str, name: str) -> str:
+    """`s3.Bucket`, or `get_region` for the package's own names."""
+    return f"{module}.{name}" if module else name
+
+
+def module_of(rule, node: cst.BaseExpression) -> str | None:
+    """The pulumi_aws sub-package an expression names (`aws.s3`, `s3` from `from pulumi_aws import
+    s3`), whether or not it exists; None for anything else."""
+    names = qualified_names(rule, node)
+    modules = {q.split(".")[1] for q in names if q.startswith(PULUMI_AWS + ".") and q.count(".") == 1}
+    return modules.pop() if len(modules) == 1 else None
