@@ -11,9 +11,10 @@ from __future__ import annotations
 import difflib
 
 import libcst as cst
+from libcst.metadata import QualifiedNameProvider
+
 from iacfix.codemods._aws_resources import PULUMI_AWS
 from iacfix.codemods._provider_index import ProviderIndex, split_symbol
-from libcst.metadata import QualifiedNameProvider
 
 #: Evidence for the prefilter: every way a file can reach the provider (`import pulumi_aws as aws`,
 #: `from pulumi_aws import s3`, `from pulumi_aws.s3 import Bucket`).
@@ -24,9 +25,19 @@ def qualified_names(rule, node: cst.CSTNode) -> set[str]:
     return {q.name for q in rule.get_metadata(QualifiedNameProvider, node, set())}
 
 
+def is_dotted(node: cst.CSTNode) -> bool:
+    """`a`, `a.b.c`: a name, not an expression through a call (`aws.get_region().name`, whose
+    qualified name libcst still gives as `pulumi_aws.get_region.name`)."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
 def aws_symbol(rule, node: cst.CSTNode) -> tuple[str, str] | None:
     """(module, name) of a pulumi_aws symbol `node` names (`aws.s3.Bucket`, `s3.Bucket`, `Bucket`
     imported from pulumi_aws.s3), or None when it names something else or more than one thing."""
+    if not is_dotted(node):
+        return None
     found = {split for q in qualified_names(rule, node) if (split := split_symbol(q)) is not None}
     return found.pop() if len(found) == 1 else None
 
@@ -54,6 +65,8 @@ def short(module: str, name: str) -> str:
 def module_of(rule, node: cst.BaseExpression) -> str | None:
     """The pulumi_aws sub-package an expression names (`aws.s3`, `s3` from `from pulumi_aws import
     s3`), whether or not it exists; None for anything else."""
+    if not is_dotted(node):
+        return None
     names = qualified_names(rule, node)
     modules = {q.split(".")[1] for q in names if q.startswith(PULUMI_AWS + ".") and q.count(".") == 1}
     return modules.pop() if len(modules) == 1 else None

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from iacfix.codemods._aws_resources import code, logical_name
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
+
+from iacfix.codemods._aws_resources import assigned_values, code, logical_name
 from iacfix.codemods._provider_api import (
     EVIDENCE,
     aws_symbol,
@@ -16,9 +19,6 @@ from iacfix.codemods._provider_api import (
     versions,
 )
 from iacfix.codemods._provider_index import ProviderIndex, indexes_for
-from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import QualifiedNameProvider
-
 from iacfix.results import Safety
 from iacfix.rule import Rule
 
@@ -173,7 +173,7 @@ class PulumiAwsUnknownKwarg(Rule):
     safety = Safety.SAFE
     evidence = EVIDENCE
 
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.indexes: tuple[ProviderIndex, ...] = indexes_for(self.project.aws_major)
@@ -479,6 +479,12 @@ class PulumiAwsUnknownKwarg(Rule):
     def _parent_option(self, call: cst.Call) -> str | None:
         """`ResourceOptions(parent=x)` for the new resource when the old one is parented to `x`."""
         opts = _arg(call, "opts")
+        if opts is not None and isinstance(opts.value, cst.Name):
+            # a variable every binding of which is a ResourceOptions(...): its parent, whatever it is
+            values = assigned_values(self, opts.value)
+            if values and all(self._is_options_call(value) for value in values):
+                return f"{self._options_name(self.tree)}(parent={code(opts.value)}.parent)"
+            return None
         if opts is None or not self._is_options_call(opts.value):
             return None
         parent = _arg(opts.value, "parent")  # type: ignore[arg-type]

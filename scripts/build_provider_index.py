@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import importlib
 import importlib.metadata
 import inspect
@@ -48,8 +49,19 @@ _KEYWORD_DEPRECATION = re.compile(
 _SKIPPED_PARAMETERS = {"resource_name", "__props__", "__opts__"}
 
 
+MANIFEST = DATA / "pulumi_aws_indexes.json"
+
+
 def output_path(major: int, folder: Path = DATA) -> Path:
     return folder / f"pulumi_aws_v{major}.json.gz"
+
+
+def record(major: int, version: str, data: bytes, manifest: Path = MANIFEST) -> None:
+    """Note the release and digest of a shipped index in the manifest (the test suite checks each
+    shipped file against it, so an index cannot change without a rebuild saying so)."""
+    entries = json.loads(manifest.read_text()) if manifest.exists() else {}
+    entries[str(major)] = {"version": version, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    manifest.write_text(json.dumps(dict(sorted(entries.items())), indent=2) + "\n")
 
 
 def encode(index: dict) -> bytes:
@@ -226,14 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="where to write (default: codemods/data/pulumi_aws_v<major>.json.gz)")
     options = parser.parse_args(argv)
     if options.introspect:
-        index = build_index()
-        data = encode(index)
-        major = index["major"]
+        data = encode(build_index())
     else:
         data = build_in_throwaway_venv(options.version)
-        major = json.loads(gzip.decompress(data))["major"]
-    output = options.output or output_path(major)
+    index = json.loads(gzip.decompress(data))
+    output = options.output or output_path(index["major"])
     output.write_bytes(data)
+    if options.output is None:
+        record(index["major"], index["version"], data)
     print(f"wrote {output} ({len(data)} bytes)")
     return 0
 
