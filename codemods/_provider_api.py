@@ -11,9 +11,10 @@ from __future__ import annotations
 import difflib
 
 import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import QualifiedNameProvider
 
-from iacfix.codemods._aws_resources import PULUMI_AWS
+from iacfix.codemods._aws_resources import PULUMI_AWS, code
 from iacfix.codemods._provider_index import ProviderIndex, split_symbol
 
 #: Evidence for the prefilter: every way a file can reach the provider (`import pulumi_aws as aws`,
@@ -70,3 +71,27 @@ def module_of(rule, node: cst.BaseExpression) -> str | None:
     names = qualified_names(rule, node)
     modules = {q.split(".")[1] for q in names if q.startswith(PULUMI_AWS + ".") and q.count(".") == 1}
     return modules.pop() if len(modules) == 1 else None
+
+
+def pulumi_reference(rule, module: cst.Module, name: str) -> str:
+    """How the file can name `pulumi.<name>` (`ResourceOptions`, `Output`): the bare name when it is
+    imported from pulumi, `<alias>.<name>` when pulumi is imported as a module, else `pulumi.<name>`
+    with `import pulumi` scheduled (only when the caller is about to use it)."""
+    found = None
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative \
+                    and code(small.module) == "pulumi" and not isinstance(small.names, cst.ImportStar):
+                for alias in small.names:
+                    if code(alias.name) == name:
+                        return code(alias.asname.name) if alias.asname else name
+            if isinstance(small, cst.Import) and found is None:
+                for alias in small.names:
+                    if code(alias.name) == "pulumi":
+                        found = (code(alias.asname.name) if alias.asname else "pulumi") + "." + name
+    if found is not None:
+        return found
+    AddImportsVisitor.add_needed_import(rule.context, "pulumi")
+    return f"pulumi.{name}"

@@ -14,6 +14,7 @@ from iacfix.codemods._provider_api import (
     aws_symbol,
     close_matches,
     did_you_mean,
+    pulumi_reference,
     qualified_names,
     short,
     versions,
@@ -412,24 +413,7 @@ class PulumiAwsUnknownKwarg(Rule):
 
     def _options_name(self, module: cst.Module) -> str:
         """How this file can name `pulumi.ResourceOptions` (adding `import pulumi` if it cannot)."""
-        found = None
-        for statement in module.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                if isinstance(small, cst.ImportFrom) and code(small.module or cst.Name("")) == "pulumi" \
-                        and not isinstance(small.names, cst.ImportStar):
-                    for alias in small.names:
-                        if code(alias.name) == "ResourceOptions":
-                            return code(alias.asname.name) if alias.asname else "ResourceOptions"
-                if isinstance(small, cst.Import):
-                    for alias in small.names:
-                        if code(alias.name) == "pulumi" and found is None:
-                            found = (code(alias.asname.name) if alias.asname else "pulumi") + ".ResourceOptions"
-        if found is not None:
-            return found
-        AddImportsVisitor.add_needed_import(self.context, "pulumi")
-        return "pulumi.ResourceOptions"
+        return pulumi_reference(self, module, "ResourceOptions")
 
     def _split(self, original: cst.Call, call: cst.Call, target: str, problem: Problem):
         """Remove the keyword (and its companions) from `call`; the statement creating the

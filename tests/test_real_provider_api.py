@@ -4,8 +4,8 @@ runtime with the real pulumi_aws installed by the test extra (the release the v7
 from).
 
 Before the fix the program fails the way `pulumi preview` would (TypeError for a keyword the
-constructor does not take, AttributeError for a name the SDK does not have) or, where the fix only
-replaces something deprecated, makes the SDK warn; after the fix it constructs every resource with
+constructor does not take or for an Output in `json.dumps`, AttributeError for a name the SDK does
+not have) or, where the fix only replaces something deprecated, makes the SDK warn; after the fix it constructs every resource with
 no such warning, and the values arrive at the inputs the fix meant.
 
 Cases whose context pins pulumi_aws 6 cannot run against the installed 7 and are skipped here; the
@@ -18,6 +18,7 @@ import contextlib
 import importlib
 import importlib.metadata
 import inspect
+import json
 import runpy
 import sys
 import warnings
@@ -34,7 +35,8 @@ else:
     import tomli as tomllib
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-RULES = ("pulumi-aws-unknown-kwarg", "pulumi-aws-nonexistent-symbol", "pulumi-aws-nonexistent-module")
+RULES = ("pulumi-aws-unknown-kwarg", "pulumi-aws-nonexistent-symbol", "pulumi-aws-nonexistent-module",
+         "output-in-json-dumps")
 INSTALLED_MAJOR = int(importlib.metadata.version("pulumi-aws").split(".")[0])
 
 
@@ -58,7 +60,9 @@ class Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.resources.append(args)
-        return [f"{args.name}-id", {**args.inputs, "arn": f"arn:aws:mock:::{args.name}"}]
+        outputs = {"name": args.name, **args.inputs, "arn": f"arn:aws:mock:::{args.name}",
+                   "url": f"https://sqs.mock/{args.name}"}
+        return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.invokes.append(args.token)
@@ -174,3 +178,27 @@ def test_stage_and_bucket_settings_move_to_separate_resources() -> None:
 def test_resource_options_the_rule_moves_are_resource_options_parameters() -> None:
     parameters = set(inspect.signature(pulumi.ResourceOptions.__init__).parameters)
     assert RESOURCE_OPTIONS <= parameters, RESOURCE_OPTIONS - parameters
+
+
+def test_outputs_in_json_documents_resolve_after_the_fix():
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        run_program(FIXTURES / "output-in-json-dumps" / "example.before.py")
+    found = resources_of("example", "output-in-json-dumps")
+    policy = json.loads(next(v for k, v in found.items() if k.startswith("RolePolicy:"))["policy"])
+    assert policy["Statement"][0]["Resource"] == ["arn:aws:mock:::reports-dev", "arn:aws:mock:::reports-dev/*"]
+    queue = next(v for k, v in resources_of("from_pulumi_import_output", "output-in-json-dumps").items()
+                 if k == "Queue:orders")
+    assert json.loads(queue["redrivePolicy"]) == {"deadLetterTargetArn": "arn:aws:mock:::orders-dlq",
+                                                  "maxReceiveCount": 5}
+
+
+def test_fstrings_of_outputs_carry_the_values_after_the_fix():
+    def variables(state: str) -> dict:
+        mocks, _ = run_program(FIXTURES / "output-in-fstring" / f"resource_inputs.{state}.py")
+        [function] = [r for r in mocks.resources if r.typ == "aws:lambda/function:Function"]
+        return function.inputs["environment"]["variables"]
+
+    before = variables("before")
+    assert all(value.startswith("Calling __str__ on an Output[T] is not supported") or
+               "Calling __str__" in value for value in before.values())
+    assert variables("after") == {"QUEUE": "https://sqs.mock/jobs", "TABLE": "table=      jobs"}
