@@ -106,8 +106,10 @@ class PulumiAwsUnknownKwarg(Rule):
     `get_*` / `get_*_output` function or `...Args` input type (however pulumi_aws is imported)
     against the provider signature index shipped with iacfix, for the pulumi_aws major the project
     pins (every shipped major, when the project's is unknown: the keyword must then be rejected or
-    deprecated by all of them). It also reports keywords the SDK declares deprecated (`s3.Bucket`'s
-    inline `versioning=` in v7).
+    deprecated by all of them). A keyword the SDK only deprecates is reported when the rule knows
+    its replacement (`s3.Bucket`'s inline `versioning=` in v7, `Eip(vpc=)` in v6); other
+    deprecations (`lifecycle_rules=`, a GSI's `hash_key=`) are warnings of the SDK, not failures,
+    and are left to it.
 
     ## Why is this bad?
 
@@ -248,6 +250,8 @@ class PulumiAwsUnknownKwarg(Rule):
             if len(rejected) + len(deprecated) < len(self.indexes):
                 continue  # some applicable major takes it without complaint
             fix = self._confirmed(call, module, name, keyword, kind, present)
+            if not rejected and fix is None and (module, name, keyword) not in RENAMES:
+                continue  # deprecated only, with no known replacement: a warning, not a failure
             problems.append(Problem(keyword, self._message(module, name, kind, keyword, rejected, deprecated,
                                                            entries, fix), fix, arg))
         return problems
