@@ -12,7 +12,7 @@ import difflib
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
 from iacfix.codemods._aws_resources import PULUMI_AWS, code
 from iacfix.codemods._provider_index import ProviderIndex, split_symbol
@@ -41,6 +41,12 @@ def aws_symbol(rule, node: cst.CSTNode) -> tuple[str, str] | None:
         return None
     found = {split for q in qualified_names(rule, node) if (split := split_symbol(q)) is not None}
     return found.pop() if len(found) == 1 else None
+
+
+def call_of(rule, arg: cst.Arg) -> cst.Call | None:
+    """The call `arg` is an argument of (`rule` declares ParentNodeProvider)."""
+    parent = rule.get_metadata(ParentNodeProvider, arg, None)
+    return parent if isinstance(parent, cst.Call) else None
 
 
 def versions(indexes: tuple[ProviderIndex, ...]) -> str:

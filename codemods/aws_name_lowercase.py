@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
-from iacfix.codemods._provider_api import aws_symbol
+from iacfix.codemods._provider_api import aws_symbol, call_of
 from iacfix.results import Safety
 from iacfix.rule import Rule
 
@@ -82,22 +82,14 @@ class AwsNameLowercase(Rule):
     safety = Safety.SAFE
     evidence = (b"pulumi_aws",)
 
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider)
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.calls: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        self.calls.pop()
-        return updated_node
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
-        if original_node.keyword is None or not self.calls or not any(a is original_node for a in self.calls[-1].args):
+        call = call_of(self, original_node)
+        if original_node.keyword is None or call is None:
             return updated_node
-        symbol = aws_symbol(self, self.calls[-1].func)
+        symbol = aws_symbol(self, call.func)
         constraint = NAMES.get((*symbol, original_node.keyword.value)) if symbol else None  # type: ignore[arg-type]
         value = original_node.value
         if constraint is None or not isinstance(value, (cst.SimpleString, cst.FormattedString)):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
-from iacfix.codemods._provider_api import aws_symbol, qualified_names
+from iacfix.codemods._provider_api import aws_symbol, call_of, qualified_names
 from iacfix.results import Safety
 from iacfix.rule import Rule
 
@@ -101,7 +101,7 @@ class LambdaRuntimeOutdated(Rule):
     safety = Safety.UNSAFE
     evidence = (b"runtime",)
 
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider)
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         if original_node.keyword is None or original_node.keyword.value != "runtime":
@@ -127,23 +127,11 @@ class LambdaRuntimeOutdated(Rule):
         quote = value.quote  # type: ignore[attr-defined]
         return updated_node.with_changes(value=value.with_changes(value=f"{value.prefix}{quote}{entry.successor}{quote}"))
 
-    def visit_Module(self, node: cst.Module) -> None:
-        #: The calls being visited, innermost last (an argument belongs to the last one).
-        self.calls: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        self.calls.pop()
-        return updated_node
 
     def _call_of(self, arg: cst.Arg) -> cst.Call | None:
-        """The pulumi_aws Lambda function call `arg` belongs to (the innermost open call)."""
-        if not self.calls or not any(a is arg for a in self.calls[-1].args):
-            return None
-        call = self.calls[-1]
-        return call if aws_symbol(self, call.func) in FUNCTION_CLASSES else None
+        """The pulumi_aws Lambda function call `arg` belongs to."""
+        call = call_of(self, arg)
+        return call if call is not None and aws_symbol(self, call.func) in FUNCTION_CLASSES else None
 
     def _runtime(self, value: cst.BaseExpression) -> tuple[str | None, bool]:
         if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
