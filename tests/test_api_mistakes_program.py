@@ -79,11 +79,9 @@ def test_apply_fixes_all_twenty_and_the_fixed_program_constructs(project):
     assert not before.ok and ("AttributeError" in before.error or "TypeError" in before.error), before.error
 
     result = CliRunner().invoke(app, ["apply", "--no-cache", "--unsafe-fixes", "--select", "pulumi-aws-", "."])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.output  # 0: nothing of the selected rules remains unfixed
+    assert "Fixed 20 findings in 1 file; 0 findings remain." in result.output
     assert tree(project) == tree(DATA / "after"), "the fixed project differs from tests/data/api_mistakes/after"
-
-    again = CliRunner().invoke(app, ["check", "--no-cache", "--select", "pulumi-aws-", "."])
-    assert again.exit_code == 0, again.output
 
     after = run_project(project)
     assert after.ok, after.error
