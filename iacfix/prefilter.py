@@ -39,24 +39,28 @@ def keyword_values(text: str, pattern: re.Pattern[str]) -> Iterator[tuple[str, s
         yield match.group(1), value_text(text, match.end())
 
 
+_ANY_KEYWORD = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*=(?!=)")
 _TOKEN = re.compile(r"""(?P<string>(?i:[rbuf]{0,2})("{3}|'{3}|"|'))|(?P<comment>\#[^\n]*)"""
                     r"""|(?P<call>[A-Za-z_][\w.]*)\s*\(|(?P<open>[(\[{])|(?P<close>[)\]}])""")
 
 
 class Argument(NamedTuple):
-    """A keyword argument found in the text: `callee(keyword=value)`, `value` starting at `start`."""
+    """A keyword argument found in the text: `callee(keyword=value)`, `value` starting at `start`;
+    `dotted` is the called name as written (`aws.dynamodb.Table`), `callee` its last part."""
 
     callee: str
     keyword: str
     value: str
     start: int
+    dotted: str
 
 
-def keyword_arguments(text: str, names: Iterable[str]) -> Iterator[Argument]:
-    """Every keyword argument named in `names` given to a call of a plain (dotted) name; the
-    callee is the name's last part (`Table` for `aws.dynamodb.Table(`). Keywords inside other
-    brackets (`make()(name=...)`, a dict) are not arguments. Strings and comments are skipped."""
-    keyword = keyword_pattern(names)
+def keyword_arguments(text: str, names: Iterable[str] | None) -> Iterator[Argument]:
+    """Every keyword argument named in `names` (any, for None) given to a call of a plain
+    (dotted) name; the callee is the name's last part (`Table` for `aws.dynamodb.Table(`).
+    Keywords inside other brackets (`make()(name=...)`, a dict) are not arguments. Strings and
+    comments are skipped."""
+    keyword = keyword_pattern(names) if names is not None else _ANY_KEYWORD
     stack: list[str | None] = []
     index, end = 0, len(text)
     while index < end:
@@ -66,7 +70,9 @@ def keyword_arguments(text: str, names: Iterable[str]) -> Iterator[Argument]:
             if stack and stack[-1] is not None:
                 start = argument.end() + len(text[argument.end():argument.end() + 80]) - len(
                     text[argument.end():argument.end() + 80].lstrip())
-                yield Argument(stack[-1], argument.group(1), value_text(text, argument.end()), start)
+                dotted = stack[-1]
+                yield Argument(dotted.rsplit(".", 1)[-1], argument.group(1), value_text(text, argument.end()), start,
+                               dotted)
             index = argument.end()
             continue
         if token is None:
@@ -76,12 +82,28 @@ def keyword_arguments(text: str, names: Iterable[str]) -> Iterator[Argument]:
             index = _after_string(text, token.end(), token.group(2))
             continue
         if kind == "call":
-            stack.append(token.group("call").rsplit(".", 1)[-1])
+            stack.append(token.group("call"))
         elif kind == "open":
             stack.append(None)
         elif kind == "close" and stack:
             stack.pop()
         index = token.end()
+
+
+def fstring_fields(text: str) -> Iterator[str]:
+    """The text of every replacement field of every f-string in `text` (nested fields flattened)."""
+    index, end = 0, len(text)
+    while index < end:
+        token = _TOKEN.search(text, index)
+        if token is None:
+            return
+        if token.lastgroup == "string":
+            index = _after_string(text, token.end(), token.group(2))
+            if "f" in token.group(0).lower()[:-len(token.group(2))]:
+                body = text[token.end():max(token.end(), index - len(token.group(2)))]
+                yield from re.findall(r"\{([^{}]*)\}", body.replace("{{", "").replace("}}", ""))
+        else:
+            index = token.end()
 
 
 def string_contents(text: str) -> str:
@@ -139,6 +161,30 @@ def value_text(text: str, start: int) -> str:
                 break
         index += 1
     return text[start:index].strip()
+
+
+def after_brackets(text: str, start: int) -> int:
+    """The index just past the bracket that closes the one at `start` (strings and comments
+    skipped); the end of the text when it is not closed."""
+    depth, index, end = 0, start, len(text)
+    while index < end:
+        char = text[index]
+        string = _STRING_START.match(text, index) if char in "\"'rRbBuUfF" else None
+        if string is not None and (char in "\"'" or not (text[index - 1].isalnum() or text[index - 1] == "_")):
+            index = _after_string(text, string.end(), string.group(1))
+            continue
+        if char == "#":
+            newline = text.find("\n", index)
+            index = end if newline < 0 else newline
+            continue
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return end
 
 
 def _after_string(text: str, index: int, quote: str) -> int:

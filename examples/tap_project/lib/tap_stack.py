@@ -97,7 +97,7 @@ class TapStack(pulumi.ComponentResource):
             memory="512",
             network_mode="awsvpc",
             requires_compatibilities=["FARGATE"],
-            container_definitions=Output.all(repository.repository_url, log_group.name).apply(
+            container_definitions=Output.all(repository.repository_url, log_group.name, db_secret.arn).apply(
                 lambda args: json.dumps(
                     [
                         {
@@ -105,7 +105,7 @@ class TapStack(pulumi.ComponentResource):
                             "image": f"{args[0]}:latest",
                             "essential": True,
                             "portMappings": [{"containerPort": 5000, "protocol": "tcp"}],
-                            "secrets": [{"name": "DB_SECRET", "valueFrom": db_secret.arn}],
+                            "secrets": [{"name": "DB_SECRET", "valueFrom": args[2]}],
                             "logConfiguration": {
                                 "logDriver": "awslogs",
                                 "options": {
