@@ -26,8 +26,10 @@ SAFETY_STYLE = {Safety.SAFE: "green", Safety.UNSAFE: "yellow", Safety.DISPLAY_ON
 
 
 def consoles() -> tuple[Console, Console]:
-    """(stdout, stderr) consoles, created per command so tests can capture them."""
-    return Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True)
+    """(stdout, stderr) consoles, created per command so tests can capture them. No emoji codes:
+    `lib/x.py:100:24` must not print as `lib/x.py💯24`."""
+    return (Console(highlight=False, soft_wrap=True, emoji=False),
+            Console(stderr=True, highlight=False, soft_wrap=True, emoji=False))
 
 
 @contextlib.contextmanager

@@ -280,3 +280,13 @@ def test_check_keeps_its_cache_beside_the_config_and_no_cache_writes_none(projec
     shutil.rmtree(project / ".iacfix_cache")
     invoke("check", "--no-cache", "--jobs", "2", ".")
     assert not (project / ".iacfix_cache").exists()
+
+
+def test_positions_print_as_written_not_as_emoji_codes(tmp_path, monkeypatch):
+    # rich reads `:100:` as the emoji code for 💯; a finding on line 100 must print `:100:`.
+    source = "import pulumi_aws as aws\n" + "x = 1\n" * 98 + 'b = aws.s3.Bucket("b", bucket="MyBucket")\n'
+    (tmp_path / "app.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check", "--no-cache", "--select", "aws-name-lowercase", "app.py")
+    assert result.exit_code == 1
+    assert "app.py:100:31: aws-name-lowercase" in result.stdout, result.stdout
