@@ -18,6 +18,7 @@ from iacfix.codemods._aws_resources import (
 )
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
+from iacfix import prefilter
 from iacfix.project import ProjectRule
 from iacfix.results import Safety
 
@@ -32,6 +33,7 @@ _DISTRIBUTION_ARGS = "pulumi_aws.cloudfront.DistributionArgs"
 #: Resources that attach a web ACL to a regional resource (WAFv2, and WAF Classic regional).
 _ASSOCIATIONS = frozenset({"pulumi_aws.wafv2.WebAclAssociation", "pulumi_aws.wafregional.WebAclAssociation"})
 _PREFILTER = re.compile(rb"LoadBalancer|Distribution|WebAclAssociation")
+_ASSOCIATION_CALL = re.compile(r"\b(?:wafv2|wafregional)\.WebAclAssociation\s*\(")
 #: Directory names whose files are tests, not deployed code.
 _TEST_DIRECTORIES = frozenset({"tests", "test"})
 
@@ -97,12 +99,18 @@ class MissingWaf(ProjectRule):
     def check(self) -> None:
         unprotected: list[_Unprotected] = []
         associated = False
+        candidates = []
         for path in self.project.own_python_files():
             if _is_test_file(self.project.root, path):
                 continue
             data = self.project.read(path)
-            if not data or not _PREFILTER.search(data):
-                continue
+            if data and _PREFILTER.search(data):
+                candidates.append((path, data))
+        if any(_ASSOCIATION_CALL.search(prefilter.code_only(prefilter.text_of(data))) for _, data in candidates):
+            # An association exists, so only distributions can be reported: parse only their files.
+            associated = True
+            candidates = [(path, data) for path, data in candidates if b"Distribution" in data]
+        for path, _ in candidates:
             wrapper = self.project.python_tree(path)
             if wrapper is None:
                 continue  # the Python rules report files that do not parse

@@ -19,6 +19,7 @@ from iacfix.codemods._network import (
 )
 from libcst.metadata import PositionProvider
 
+from iacfix import prefilter
 from iacfix.project import ProjectRule
 from iacfix.results import Safety
 
@@ -29,6 +30,11 @@ _PREFILTER = (b"Vpc", b"FlowLog")
 #: `Vpc` as a word (`ec2.Vpc(`, an import of it), not `VpcConfig` or `vpc_id`: without one in
 #: the project there is no VPC to report, and no file is parsed.
 _VPC_TEXT = re.compile(rb"\bVpc\b")
+#: Reading coverage from the text, to skip parsing when every VPC is certainly covered.
+_VPC_CALL = re.compile(r"\bVpc\s*\(")
+_VPC_BOUND = re.compile(r"(?<![\w.])((?:self\.)?[A-Za-z_]\w*)\s*(?::[^=\n]*)?=\s*(?:[A-Za-z_][\w.]*\.)?Vpc\s*\(")
+_FLOW_LOG_CALL = re.compile(r"FlowLog")
+_TRACED = re.compile(r"\s*vpc_id\s*=\s*((?:self\.)?[A-Za-z_]\w*)\.id\s*[,)]")
 
 
 @dataclass
@@ -141,6 +147,8 @@ class VpcWithoutFlowLogs(ProjectRule):
                 candidates.append((path, data))
         if not any(_VPC_TEXT.search(data) for _, data in candidates):
             return
+        if all(_covered_in_text(data) for _, data in candidates):
+            return  # every VPC has a flow log in its own module: nothing to parse or report
         for path, _ in candidates:
             wrapper = self.project.python_tree(path)
             if wrapper is None:
@@ -161,6 +169,26 @@ class VpcWithoutFlowLogs(ProjectRule):
                 f'{reference}, traffic_type="ALL", ...) delivering to a CloudWatch Logs group '
                 "(with an IAM role and a retention period) or to an S3 bucket."
             ))
+
+
+def _covered_in_text(data: bytes) -> bool:
+    """Whether the text alone shows every `Vpc(...)` of the module bound to a name that a
+    `FlowLog(vpc_id=<name>.id, ...)` of the module names (then the rule has nothing to report
+    about it). Anything less plain (a bare call, an alias, another vpc_id) says no: parse."""
+    text = prefilter.code_only(prefilter.text_of(data))
+    if re.search(r"\bVpc\s+as\b", text):
+        return False
+    names = [name.removeprefix("self.") for name in _VPC_BOUND.findall(text)]
+    bound = set(names)
+    if len(_VPC_CALL.findall(text)) != len(names) or len(bound) != len(names):
+        return False  # a bare or aliased call, or a name bound twice
+    traced = set()
+    for start, end in prefilter.call_spans(text, _FLOW_LOG_CALL):
+        inside = text[start:end]
+        for match in re.finditer(r"[(,]" + _TRACED.pattern, inside):
+            traced.add(match.group(1).removeprefix("self."))
+    return bound <= traced
+
 
 
 def _is_test(path: Path) -> bool:

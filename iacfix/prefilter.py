@@ -106,6 +106,29 @@ def fstring_fields(text: str) -> Iterator[str]:
             index = token.end()
 
 
+def code_only(text: str) -> str:
+    """`text` with comments and the insides of string literals blanked (same length), so a
+    pattern that must match code is not fooled by a docstring or a comment."""
+    chars = list(text)
+    index, end = 0, len(text)
+    while index < end:
+        token = _TOKEN.search(text, index)
+        if token is None:
+            break
+        if token.lastgroup == "string":
+            index = _after_string(text, token.end(), token.group(2))
+            inside = range(token.end(), max(token.end(), index - len(token.group(2))))
+        elif token.lastgroup == "comment":
+            inside, index = range(token.start(), token.end()), token.end()
+        else:
+            index = token.end()
+            continue
+        for position in inside:
+            if chars[position] != "\n":
+                chars[position] = " "
+    return "".join(chars)
+
+
 def string_contents(text: str) -> str:
     """The contents of every string literal in `text` (f-strings and docstrings included, quotes
     and prefixes left out), one per line, for tests that only strings can satisfy."""

@@ -234,3 +234,63 @@ def test_empty_main_value_is_filled_in_place(tmp_path):
     report, [finding] = findings(root)
     [result] = report.changed
     assert finding.fixed and result.output == b"name: TapStack\nmain: tap.py  # set me\nruntime: python\n"
+
+
+# -- vpc-without-flow-logs and missing-waf: what the text alone may settle ------------------------
+
+WAF = rule_by_id("missing-waf")
+FLOW_LOGS = rule_by_id("vpc-without-flow-logs")
+EDGE = '''"""lib/edge.py: the public load balancer and the CDN in front of it."""
+import pulumi_aws as aws
+
+alb = aws.lb.LoadBalancer("web", internal=False, load_balancer_type="application", subnets=["subnet-1"])
+cdn = aws.cloudfront.Distribution("cdn", enabled=True, origins=[], default_cache_behavior={},
+                                  restrictions={}, viewer_certificate={})
+'''
+WAF_MODULE = '''"""lib/waf.py: the web ACL, associated with the load balancer."""
+import pulumi_aws as aws
+
+
+def protect(alb_arn, acl_arn):
+    return aws.wafv2.WebAclAssociation("web-waf", resource_arn=alb_arn, web_acl_arn=acl_arn)
+'''
+
+
+def rule_findings(root: Path, rule) -> list[tuple[str, int]]:
+    report = run([root], [rule], Safety.SAFE)
+    return [(Path(f.path).name, f.line) for f in report.findings if f.rule_id == rule.id]
+
+
+def test_an_association_elsewhere_spares_the_alb_but_not_the_distribution_beside_it(tmp_path, monkeypatch):
+    root = make_project(tmp_path / "p", "name: TapStack\nruntime: python\nmain: tap.py\n",
+                        {"tap.py": ENTRY, "lib/edge.py": EDGE, "lib/waf.py": WAF_MODULE})
+    monkeypatch.chdir(root)
+    assert rule_findings(root, WAF) == [("edge.py", 5)]
+    (root / "lib" / "waf.py").write_text(WAF_MODULE.replace("aws.wafv2.WebAclAssociation(", "print("))
+    assert rule_findings(root, WAF) == [("edge.py", 4), ("edge.py", 5)]
+
+
+@pytest.mark.parametrize(("network", "expected"), [
+    # every VPC bound to a name that a flow log of its module names: settled from the text
+    ('vpc = aws.ec2.Vpc("v", cidr_block="10.0.0.0/16")\n'
+     'aws.ec2.FlowLog("f", vpc_id=vpc.id, traffic_type="ALL")\n', []),
+    # the same name bound twice: the text cannot tell which VPC the flow log records (the rule,
+    # which cannot either, then stays silent for the project)
+    ('vpc = aws.ec2.Vpc("a", cidr_block="10.0.0.0/16")\nvpc = aws.ec2.Vpc("b", cidr_block="10.1.0.0/16")\n'
+     'aws.ec2.FlowLog("f", vpc_id=vpc.id, traffic_type="ALL")\n', []),
+    # a bare call no name holds, next to a covered one
+    ('vpc = aws.ec2.Vpc("a", cidr_block="10.0.0.0/16")\naws.ec2.Vpc("b", cidr_block="10.1.0.0/16")\n'
+     'aws.ec2.FlowLog("f", vpc_id=vpc.id, traffic_type="ALL")\n', [("network.py", 4)]),
+    # the flow log only in a comment
+    ('vpc = aws.ec2.Vpc("a", cidr_block="10.0.0.0/16")\n# aws.ec2.FlowLog("f", vpc_id=vpc.id)\n',
+     [("network.py", 3)]),
+])
+def test_flow_logs_settled_from_the_text_only_when_every_vpc_is_plainly_covered(tmp_path, monkeypatch, network,
+                                                                                 expected):
+    module = '"""lib/network.py"""\nimport pulumi_aws as aws\n' + network
+    root = make_project(tmp_path / "p", "name: TapStack\nruntime: python\nmain: tap.py\n",
+                        {"tap.py": ENTRY, "lib/network.py": module})
+    monkeypatch.chdir(root)
+    assert rule_findings(root, FLOW_LOGS) == expected
+    monkeypatch.setattr("iacfix.codemods.vpc_without_flow_logs._covered_in_text", lambda data: False)
+    assert rule_findings(root, FLOW_LOGS) == expected, "parsing every module gives the same answer"
