@@ -19,9 +19,11 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper
 
+from iacfix import limits
 from iacfix.cache import Cache
 from iacfix.context import ProjectContext, context_for_directory
-from iacfix.files import discover, discover_projects, display_path
+from iacfix.errors import REPORT_HINT
+from iacfix.files import discover, discover_projects, display_path, unreadable_text
 from iacfix.project import Project, ProjectRule
 from iacfix.results import FileResult, Finding, Report, Safety
 from iacfix.rule import FileContext, Rule, RuleDocs, RuleSettings, parse_suppressions
@@ -42,14 +44,40 @@ def fix_source(
     None to apply nothing). Project-level rules in `rules` are ignored here (`run` runs them).
     `settings` carries the profile and per-rule options. Fixes are never written here.
     """
-    project = project or ProjectContext()
-    settings = settings or RuleSettings()
-    rules = [rule for rule in rules if issubclass(rule, Rule) and rule.applies(source, path, project, settings)]
     unchanged = FileResult(path=path, source=source, output=source)
+    try:
+        result = _fix_source(path, source, rules, threshold, project or ProjectContext(), settings or RuleSettings())
+    except (RecursionError, MemoryError) as error:
+        result = replace(unchanged, skipped=f"nested too deeply to check safely ({type(error).__name__}); not checked")
+    except Exception as error:  # noqa: BLE001 - a bug outside any one rule: this file only
+        result = replace(unchanged, error=f"internal error while checking this file ({type(error).__name__}: "
+                                          f"{error}); nothing in it was fixed. {REPORT_HINT}")
+    return result
+
+
+def _crashed(rule_id: str, error: Exception) -> str:
+    return (f"rule {rule_id} crashed ({type(error).__name__}: {error}); its fixes were not applied and the other "
+            f"rules ran. {REPORT_HINT}")
+
+
+def _fix_source(path: str, source: bytes, rules, threshold, project: ProjectContext,
+                settings: RuleSettings) -> FileResult:
+    unchanged = FileResult(path=path, source=source, output=source)
+    if reason := unreadable_text(source):  # reported whatever the rules: it is not Python source
+        return replace(unchanged, skipped=reason)
+    errors: list[str] = []
+    selected = []
+    for rule in rules:
+        try:
+            if issubclass(rule, Rule) and rule.applies(source, path, project, settings):
+                selected.append(rule)
+        except Exception as error:  # noqa: BLE001 - a prefilter's bug is its rule's crash
+            errors.append(_crashed(rule.id, error))
+    rules = selected
     if not rules:
-        return unchanged
-    if b"\0" in source:
-        return replace(unchanged, skipped="binary file (contains NUL bytes); not checked")
+        return replace(unchanged, error="; ".join(errors) or None)
+    if reason := limits.refusal(source):
+        return replace(unchanged, skipped=reason)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -64,14 +92,13 @@ def fix_source(
     suppressions = parse_suppressions(module.code)
     tree = module
     findings: list[Finding] = []
-    errors: list[str] = []
     # Metadata is resolved once per tree, for every rule still to run at once (libcst batches
     # the providers into one traversal); only a rule that fixes something makes the next ones
     # resolve again. A transformer always returns a new tree object, so a rule that fixed
     # nothing hands on the tree it was given: its copy would only cost a new resolution.
-    wrapper = _wrap(module, rules)
+    wrapper = None
     for index, rule_class in enumerate(rules):
-        if wrapper.module is not tree:
+        if wrapper is None or wrapper.module is not tree:
             wrapper = _wrap(tree, rules[index:])
         file = FileContext(
             path=path,
@@ -84,9 +111,10 @@ def fix_source(
         rule = rule_class(CodemodContext(filename=path), file)
         try:
             new_tree = rule.transform_shared(wrapper)
+        except RecursionError:
+            raise  # the file's nesting, not the rule: the whole file is skipped
         except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the others
-            errors.append(f"rule {rule_class.id} crashed ({type(error).__name__}: {error}); "
-                          "its fixes were not applied")
+            errors.append(_crashed(rule_class.id, error))
             continue
         findings.extend(rule.findings)
         if any(finding.fixed for finding in rule.findings):
@@ -94,7 +122,7 @@ def fix_source(
 
     output = tree.bytes if tree is not module else source
     if output != source and (problem := _invalid_output(path, source, output)):
-        errors.append(f"internal error: the fixed code {problem}; all fixes in this file reverted")
+        errors.append(f"internal error: the fixed code {problem}; all fixes in this file reverted. {REPORT_HINT}")
         output = source
         findings = [replace(f, fixed=False) for f in findings]
     return FileResult(
@@ -107,8 +135,15 @@ def fix_source(
 
 
 def _wrap(tree: cst.Module, rules: Sequence[type[Rule]]) -> MetadataWrapper:
+    """`tree` with the metadata of `rules` resolved at once; if a provider fails on it, without:
+    each rule then resolves its own, and the failure is that rule's crash."""
     wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
-    wrapper.resolve_many({p for rule in rules for p in rule.get_inherited_dependencies()})
+    try:
+        wrapper.resolve_many({p for rule in rules for p in rule.get_inherited_dependencies()})
+    except RecursionError:
+        raise
+    except Exception:  # noqa: BLE001
+        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
     return wrapper
 
 
@@ -138,7 +173,7 @@ def _invalid_output(path: str, source: bytes, output: bytes) -> str | None:
     except (cst.ParserSyntaxError, SyntaxError, ValueError) as error:
         try:
             compile(source, path, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None  # the input did not compile either (e.g. newer syntax); not our doing
         return f"does not compile ({type(error).__name__}: {error})"
     return None
@@ -173,7 +208,8 @@ def run(
     paths = list(paths)
     python_rules = [r for r in rules if issubclass(r, Rule)]
     project_rules = [r for r in rules if issubclass(r, ProjectRule)]
-    files = discover(paths, exclude)
+    unreadable: list[tuple[Path, str]] = []
+    files = discover(paths, exclude, unreadable)
     settings = settings or RuleSettings()
     context = (exclude, region, stack, settings)
     first = [r for r in project_rules if not r.after_python]
@@ -181,9 +217,15 @@ def run(
 
     tasks: list[_Task] = []
     results: dict[Path, FileResult] = {}
+    for directory, reason in unreadable:
+        results[directory.resolve()] = FileResult(
+            path=display_path(directory), source=b"", output=b"",
+            skipped=f"cannot read this directory: {reason}; its files were not checked")
     for file in files:
         shown = display_path(file)
         try:
+            if file.exists() and not file.is_file():  # a FIFO or device named on the command line: a read may block
+                raise OSError(0, "not a regular file")
             source = file.read_bytes()
         except OSError as error:
             results[file.resolve()] = FileResult(path=shown, source=b"", output=b"",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -148,7 +149,7 @@ def _invocation(report: Report) -> dict:
 def _artifact(path: str) -> dict:
     if Path(path).is_absolute():  # outside the working directory: the engine reports it absolute
         return {"uri": Path(path).as_uri()}
-    return {"uri": quote(path), "uriBaseId": SRCROOT}
+    return {"uri": quote(os.fsencode(path)), "uriBaseId": SRCROOT}  # the name's bytes, as they are
 
 
 def _result(finding: Finding, fingerprint: str, index: dict, by_id: dict, hunks: list[dict]) -> dict:
@@ -187,7 +188,7 @@ def _fingerprints(file: FileResult) -> list[str]:
         key = (finding.rule_id, finding.path, " ".join(text.split()))
         occurrence = seen[key]
         seen[key] += 1
-        prints.append(hashlib.sha256("\0".join([*key, str(occurrence)]).encode()).hexdigest())
+        prints.append(hashlib.sha256("\0".join([*key, str(occurrence)]).encode(errors="surrogateescape")).hexdigest())
     return prints
 
 

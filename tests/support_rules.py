@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import BatchableMetadataProvider
 
 from iacfix.results import Safety
 from iacfix.project import ProjectRule
@@ -132,3 +133,31 @@ class NeedsRandom(Rule):
             self.add_needed_import("pulumi_random")
             return cst.parse_expression('pulumi_random.RandomPassword("pw", length=32).result')
         return updated
+
+
+class CrashingPrefilter(Rule):
+    """Its prefilter raises: a bug before the rule even runs."""
+
+    id = "crashing-prefilter"
+    title = "Crash in applies"
+    safety = Safety.SAFE
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        raise ValueError("prefilter boom")
+
+
+class _BoomProvider(BatchableMetadataProvider[None]):
+    """A metadata provider that fails on every module."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        raise RuntimeError("provider boom")
+
+
+class CrashingMetadata(Rule):
+    """Depends on a metadata provider that raises."""
+
+    id = "crashing-metadata"
+    title = "Crash in metadata"
+    safety = Safety.SAFE
+    METADATA_DEPENDENCIES = (_BoomProvider,)
