@@ -26,6 +26,7 @@ from typer.exceptions import TyperException
 
 from iacfix import __version__
 from iacfix import config as config_module
+from iacfix import redact
 from iacfix.annotations import github_annotations
 from iacfix.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE
 from iacfix.cache import Cache
@@ -113,7 +114,7 @@ def handles_errors(command: F) -> F:
         except Exception as error:  # noqa: BLE001 - a bug: one line and exit 2, never 1 ("findings")
             _, err = render.consoles()
             err.print(f"[bold red]error[/]: internal error ({type(error).__name__}: "
-                      f"{render.escape(str(error))}). {REPORT_HINT}; IACFIX_TRACEBACK=1 shows where.")
+                      f"{render.escape(redact.mask(str(error), ()))}). {REPORT_HINT}; IACFIX_TRACEBACK=1 shows where.")
             if os.environ.get("IACFIX_TRACEBACK"):
                 traceback.print_exc()
             raise typer.Exit(EXIT_ERROR) from None

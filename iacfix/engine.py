@@ -19,7 +19,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper
 
-from iacfix import limits
+from iacfix import limits, redact
 from iacfix.cache import Cache
 from iacfix.context import ProjectContext, context_for_directory
 from iacfix.errors import REPORT_HINT
@@ -52,7 +52,7 @@ def fix_source(
     except Exception as error:  # noqa: BLE001 - a bug outside any one rule: this file only
         result = replace(unchanged, error=f"internal error while checking this file ({type(error).__name__}: "
                                           f"{error}); nothing in it was fixed. {REPORT_HINT}")
-    return result
+    return redact.result(result)
 
 
 def _crashed(rule_id: str, error: Exception) -> str:

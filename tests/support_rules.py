@@ -161,3 +161,26 @@ class CrashingMetadata(Rule):
     title = "Crash in metadata"
     safety = Safety.SAFE
     METADATA_DEPENDENCIES = (_BoomProvider,)
+
+
+class LeaksSecret(Rule):
+    """Quotes every string literal it sees in its message: a careless rule (exercises the masking
+    of secrets in messages)."""
+
+    id = "leaks-secret"
+    title = "Quote literals"
+    safety = Safety.DISPLAY_ONLY
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.report(node, f"literal {node.value} found")
+
+
+class CrashesQuotingCode(Rule):
+    """Raises an exception whose text is the module's code (exercises the masking of errors)."""
+
+    id = "crashes-quoting-code"
+    title = "Crash with the code in the message"
+    safety = Safety.SAFE
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        raise KeyError(original.code)
