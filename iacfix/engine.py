@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import multiprocessing
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -166,7 +167,14 @@ def _line_map(original: str, current: str) -> Callable[[int], int]:
 
 
 def _invalid_output(path: str, source: bytes, output: bytes) -> str | None:
-    """Why `output` is not valid Python, or None. Only counts if `source` itself compiled."""
+    """Why `output` is not valid Python, or None. Only counts if `source` itself compiled.
+    compile() may warn about the user's code (`x is "a"`): iacfix is not a linter, so silence."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _compile_problem(path, source, output)
+
+
+def _compile_problem(path: str, source: bytes, output: bytes) -> str | None:
     try:
         cst.parse_module(output)
         compile(output, path, "exec", dont_inherit=True)

@@ -207,7 +207,7 @@ BAD_INPUTS = [
     Bad("10 MB file no rule applies to", lambda r, m: write(r, "lib/data.py", b"x = 1\n" * 1_700_000),
         "Fixed 1 finding in 1 file", exit=0),
     Bad("nested thousands deep", lambda r, m: write(r, "lib/deep.py", EVIDENCE + b"x = " + b"(" * 5000 + b")" * 5000),
-        "error: lib/deep.py: nested too deeply to check safely (about 500"),
+        "error: lib/deep.py: nested too deeply to check safely (about 5001 levels at line 4; iacfix parses up to 500)"),
     Bad("symlinks out of the tree", symlink_out_of_tree, "Fixed 1 finding in 1 file", exit=0),
     Bad("symlink named explicitly", explicit_symlink,
         "error: link.py: not written: is a symbolic link; iacfix does not rewrite its target",
@@ -399,3 +399,12 @@ def test_copy_of_the_tree_helper_sees_links_and_modes(tmp_path):
     (tmp_path / "l.py").symlink_to(tmp_path / "b.py")
     assert snapshot(tmp_path)["l.py"][0] != before["l.py"][0]
     shutil.rmtree(tmp_path / "l.py", ignore_errors=True)
+
+
+def test_pythons_warnings_about_the_users_code_are_not_printed(tmp_path):
+    """Found: re-compiling a fixed file printed CPython's SyntaxWarnings (`x is "a"`) on stderr."""
+    write(tmp_path, "a.py", GOOD + b'x = {1}[0]\ny = "a" is "a"\n')
+    result = subprocess.run([sys.executable, "-m", "iacfix", "diff", "--no-cache", "."], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Warning" not in result.stderr, result.stderr
