@@ -2,8 +2,11 @@
 
 `fix_source` parses a file once, runs every selected rule on that tree in turn, then re-parses
 and compiles the output; if the output is not valid Python where the input was, every fix in the
-file is reverted and the file carries an internal error. A rule that crashes is isolated: its
-changes and findings are dropped and the other rules still run.
+file is reverted and the file carries an internal error. A rule that crashes (in its prefilter,
+its metadata or its transform) is isolated: its changes and findings are dropped and the other
+rules still run; any other failure is an internal error of that one file. Binary, undecodable,
+too large or too deeply nested files are skipped with the reason (`iacfix.limits`: libcst would
+crash the process on them), and every message has the file's secrets masked (`iacfix.redact`).
 """
 
 from __future__ import annotations
