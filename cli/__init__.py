@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import tempfile
+import traceback
 from dataclasses import dataclass, replace
 from enum import Enum
 from importlib import resources
@@ -21,16 +22,18 @@ from pathlib import Path
 from typing import Annotated, Callable, Optional, TypeVar
 
 import typer
+from typer.exceptions import TyperException
 
 from iacfix import __version__
 from iacfix import config as config_module
+from iacfix import redact
 from iacfix.annotations import github_annotations
 from iacfix.cache import DEFAULT_DIRECTORY as DEFAULT_CACHE
 from iacfix.cache import Cache
 from iacfix.context import ProjectContext, context_for_directory, project_root
 from iacfix.diff import file_diff, patch, stats
-from iacfix.errors import GitHubError, IacfixError, UsageError
-from iacfix.files import discover_projects, write_atomic
+from iacfix.errors import REPORT_HINT, GitHubError, IacfixError, UsageError
+from iacfix.files import discover_projects, display_path, stale_temp_files, write_atomic
 from iacfix.registry import all_rules, rule_by_id, select_ids
 from iacfix.results import FileResult, Report, Safety
 from iacfix.settings import RuleSettings
@@ -118,7 +121,8 @@ F = TypeVar("F", bound=Callable[..., None])
 
 
 def handles_errors(command: F) -> F:
-    """Turn an IacfixError into one line on stderr and exit 2: the one place errors are caught."""
+    """Turn an IacfixError into one line on stderr and exit 2: the one place errors are caught. Any
+    other exception is iacfix's bug: one line asking for a report, and exit 2 as well."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -127,6 +131,15 @@ def handles_errors(command: F) -> F:
         except IacfixError as error:
             _, err = render.consoles()
             err.print(f"[bold red]error[/]: {render.escape(str(error))}")
+            raise typer.Exit(EXIT_ERROR) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as error:  # noqa: BLE001 - a bug: one line and exit 2, never 1 ("findings")
+            _, err = render.consoles()
+            err.print(f"[bold red]error[/]: internal error ({type(error).__name__}: "
+                      f"{render.escape(redact.mask(str(error), ()))}). {REPORT_HINT}; IACFIX_TRACEBACK=1 shows where.")
+            if os.environ.get("IACFIX_TRACEBACK"):
+                traceback.print_exc()
             raise typer.Exit(EXIT_ERROR) from None
 
     return wrapper  # type: ignore[return-value]
@@ -346,11 +359,27 @@ def apply(
     if dry_run:
         _print_diff(report, quiet)
     final = Report(files=tuple(_write(r) if r.changed else r for r in report.files))
+    stale = _remove_stale_temp_files(paths or [Path(".")])
     render.findings(out, final, remaining_only=True)
     render.problems(err, final)
+    if stale and not quiet:
+        err.print(f"Removed {len(stale)} temporary file{'s' * (len(stale) != 1)} an interrupted iacfix run "
+                  f"left behind: {render.escape(', '.join(stale))}")
     if not quiet:
         render.summary(err, final, applied=True)
     _exit(final, failed=bool(final.remaining))
+
+
+def _remove_stale_temp_files(paths: list[Path]) -> list[str]:
+    """Delete the temporary files of iacfix runs that were killed while writing (never any other file)."""
+    removed = []
+    for path in stale_temp_files(paths):
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(display_path(path))
+    return removed
 
 
 def _write(result: FileResult) -> FileResult:

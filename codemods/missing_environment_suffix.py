@@ -276,7 +276,7 @@ class MissingEnvironmentSuffix(Rule):
                              f"shorten it and add `{suffix.code}` by hand.",
                         safety=Safety.DISPLAY_ONLY)
             return None
-        if text is not None and (line := self._other_use(text, value)) is not None:
+        if (line := self._other_use(text, value)) is not None:
             self.report(arg, f"{what}{shown}` has no environment suffix, {clash}, and the same "
                              f"name is spelled out again on line {line}; add `{suffix.code}` to "
                              "both by hand so they keep matching.",
@@ -305,11 +305,14 @@ class MissingEnvironmentSuffix(Rule):
             return None  # not worth re-escaping by hand; such names are not valid anyway
         return cst.FormattedString(parts=new_parts, start=f"f{quote}", end=quote)
 
-    def _other_use(self, text: str, value: cst.BaseExpression) -> int | None:
+    def _other_use(self, text: str | None, value: cst.BaseExpression) -> int | None:
         """The line of another string literal that spells out the same physical name (or ends
-        an ARN or path with it), leaving out logical names and tag values."""
+        an ARN or path with it), leaving out logical names and tag values. For an f-string name
+        (`text` None): the line of another f-string with the same code, so that a name that
+        `s3-bucket-name-not-unique` turned into an f-string is judged as it was as a literal."""
         module = self.module
         rule = self
+        code = module.code_for_node(value) if text is None else None
 
         class Finder(cst.CSTVisitor):
             line: int | None = None
@@ -317,15 +320,20 @@ class MissingEnvironmentSuffix(Rule):
             def visit_Arg(self, node: cst.Arg) -> bool:
                 return node.keyword is None or node.keyword.value != "tags"
 
+            def visit_FormattedString(self, node: cst.FormattedString) -> None:
+                if (self.line is None and code is not None and node is not value
+                        and not rule._is_logical_name(node) and module.code_for_node(node) == code):
+                    self.line = rule.position(node).start.line
+
             def visit_SimpleString(self, node: cst.SimpleString) -> None:
-                if self.line is not None or node is value or rule._is_logical_name(node):
+                if self.line is not None or text is None or node is value or rule._is_logical_name(node):
                     return
                 other = node.evaluated_value
                 if isinstance(other, str) and _spells(other, text):
                     self.line = rule.position(node).start.line
 
             def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
-                if self.line is None and _spells(node.value, text, inside=True):
+                if self.line is None and text is not None and _spells(node.value, text, inside=True):
                     self.line = rule.position(node).start.line
 
         finder = Finder()

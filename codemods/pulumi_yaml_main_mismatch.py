@@ -11,6 +11,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, QualifiedNameProvider
 from ruamel.yaml.comments import CommentedMap
 
+from iacfix import limits
 from iacfix.project import (
     ProjectRule,
     insert_after,
@@ -239,11 +240,11 @@ def _case_insensitive_path(root: Path, relative: str) -> Path | None:
 def _looks_like_entry_point(source: bytes | None) -> bool:
     """Imports pulumi and, at module level (or in a module-level function it calls), creates a
     resource or component or calls `pulumi.export`."""
-    if not source or b"pulumi" not in source:
+    if not source or b"pulumi" not in source or limits.refusal(source) is not None:
         return False
     try:
         wrapper = MetadataWrapper(cst.parse_module(source))
-    except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, ValueError):
+    except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
         return False
     finder = _EntryPointFinder(wrapper.module)
     with finder.resolve(wrapper):

@@ -13,8 +13,10 @@ Python files and every file of their Pulumi projects, which is all the context i
 the working directory and the environment the context reads, and is looked up before the rules,
 libcst or the YAML reader are even imported.
 
-Entries are JSON files written atomically (a temporary file, then `os.replace`), so concurrent
-runs at worst compute the same entry twice; an entry that does not load is treated as missing.
+Entries are JSON files, followed by their SHA-256, written atomically (a temporary file, then
+`os.replace`), so concurrent runs at worst compute the same entry twice; an entry that does not
+load or does not match its hash is treated as missing. Temporary entries of a killed run are
+deleted by the next run that stores a whole-run entry.
 The directory holds a `.gitignore` of `*` so it is never committed.
 """
 
@@ -25,6 +27,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,13 +36,15 @@ from pathlib import Path
 
 from iacfix import __version__
 from iacfix.context import ProjectContext
-from iacfix.files import SKIP_DIRS
+from iacfix.files import SKIP_DIRS, process_alive
 from iacfix.results import FileResult, Finding, Report, Safety
 from iacfix.settings import RuleSettings
 
 DEFAULT_DIRECTORY = ".iacfix_cache"
 #: Bumped when the entry layout changes.
-_FORMAT = 1
+_FORMAT = 2
+_TEMP_PREFIX = ".entry-"
+_TEMP_NAME = re.compile(rf"{re.escape(_TEMP_PREFIX)}(\d+)-\w+\.tmp")
 
 
 class Cache:
@@ -54,7 +59,7 @@ class Cache:
     def key(self, source: bytes, project: ProjectContext, path: str) -> str:
         """The entry for `source` read at `path` (rules judge test code by its path)."""
         digest = hashlib.sha256(self._salt)
-        digest.update(path.encode() + b"\0")
+        digest.update(os.fsencode(path) + b"\0")
         digest.update(json.dumps(_plain(dataclasses.asdict(project)), sort_keys=True).encode())
         digest.update(b"\0")
         digest.update(source)
@@ -111,7 +116,7 @@ class Cache:
             inputs.update(_files_under(root, self.directory))
         fingerprints = {path: _fingerprint(path) for path in sorted(inputs)}
         for path, fingerprint in fingerprints.items():
-            digest.update(str(path).encode() + b"\0" + fingerprint)
+            digest.update(os.fsencode(path) + b"\0" + fingerprint)
         return RunEntry("r" + digest.hexdigest(), fingerprints)
 
     def get_run(self, entry: RunEntry) -> Report | None:
@@ -135,6 +140,7 @@ class Cache:
             return None
 
     def put_run(self, entry: RunEntry, report: Report) -> None:
+        self.remove_stale_temp_files()  # once per computed run
         self._write(entry.key, {"format": _FORMAT, "files": [
             {"path": result.path, **_plain_result(result)} for result in report.files]})
 
@@ -142,10 +148,12 @@ class Cache:
         try:
             target = self._file(key)
             self._prepare(target.parent)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".entry-", suffix=".tmp")
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f"{_TEMP_PREFIX}{os.getpid()}-",
+                                                 suffix=".tmp")
             try:
+                body = json.dumps(entry)
                 with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    json.dump(entry, stream)
+                    stream.write(f"{body}\n{hashlib.sha256(body.encode()).hexdigest()}\n")
                 os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
@@ -162,19 +170,19 @@ class Cache:
         (a virtualenv directory, say), the Python files in the run and, after the Python rules,
         their output."""
         digest = hashlib.sha256(self._salt)
-        digest.update(f"{phase}\0{root}\0".encode())
+        digest.update(os.fsencode(f"{phase}\0{root}\0"))
         digest.update(json.dumps(_plain(dataclasses.asdict(project)), sort_keys=True).encode())
         for path in _files_under(root):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + _fingerprint(path))
+            digest.update(os.fsencode(path.relative_to(root).as_posix()) + b"\0" + _fingerprint(path))
         try:
             digest.update(json.dumps(sorted((e.name, e.is_dir()) for e in os.scandir(root))).encode())
         except OSError:
             pass
         for path in sorted(inside):
-            digest.update(b"in\0" + str(path).encode())
+            digest.update(b"in\0" + os.fsencode(path))
         for path, data in sorted(fixed.items()):
             if root in path.parents:
-                digest.update(b"fixed\0" + str(path).encode() + hashlib.sha256(data).digest())
+                digest.update(b"fixed\0" + os.fsencode(path) + hashlib.sha256(data).digest())
         return "p" + digest.hexdigest()
 
     def get_project(self, key: str, display) -> dict[Path, FileResult] | None:
@@ -193,12 +201,31 @@ class Cache:
             {"path": str(path), **_plain_result(result)} for path, result in results.items()]})
 
     def _read(self, key: str) -> dict | None:
-        """The entry stored under `key`, or None (missing, unreadable, or of another format)."""
+        """The entry stored under `key`, or None (missing, unreadable, damaged, or of another format).
+
+        Each entry ends with the SHA-256 of its JSON: a damaged entry that still parses (a flipped
+        digit in a fixed file's bytes) must not be written into the user's file by `apply`.
+        """
         try:
-            entry = json.loads(self._file(key).read_text(encoding="utf-8"))
+            body, _, digest = self._file(key).read_text(encoding="utf-8").rstrip("\n").rpartition("\n")
+            if hashlib.sha256(body.encode()).hexdigest() != digest:
+                return None
+            entry = json.loads(body)
         except (OSError, ValueError):
             return None
         return entry if isinstance(entry, dict) and entry.get("format") == _FORMAT else None
+
+    def remove_stale_temp_files(self) -> None:
+        """Delete temporary entries of iacfix processes that were killed while writing them."""
+        try:
+            folders = [f for f in self.directory.iterdir() if f.is_dir()]
+            for folder in folders:
+                for name in os.listdir(folder):
+                    match = _TEMP_NAME.fullmatch(name)
+                    if match and not process_alive(int(match.group(1))):
+                        (folder / name).unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def _file(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"

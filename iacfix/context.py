@@ -93,7 +93,7 @@ def load_yaml(path: Path) -> Any:
 
     try:
         return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, YAMLError):
+    except (OSError, UnicodeDecodeError, YAMLError, RecursionError):  # RecursionError: nested too deeply
         return None
 
 

@@ -35,7 +35,8 @@ def file_diff(result: FileResult, context: int = 3) -> bytes:
             out.append(line)
         else:  # the last line of a file without a final newline
             out.append(line + "\n" + NO_NEWLINE)
-    return "".join(out).encode(codec)
+    # The `---`/`+++` lines name the file with the bytes of its name (not UTF-8 on every system).
+    return "".join(out[:2]).encode("utf-8", errors="surrogateescape") + "".join(out[2:]).encode(codec)
 
 
 def _lines(text: str) -> list[str]:

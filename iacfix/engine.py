@@ -2,8 +2,11 @@
 
 `fix_source` parses a file once, runs every selected rule on that tree in turn, then re-parses
 and compiles the output; if the output is not valid Python where the input was, every fix in the
-file is reverted and the file carries an internal error. A rule that crashes is isolated: its
-changes and findings are dropped and the other rules still run.
+file is reverted and the file carries an internal error. A rule that crashes (in its prefilter,
+its metadata or its transform) is isolated: its changes and findings are dropped and the other
+rules still run; any other failure is an internal error of that one file. Binary, undecodable,
+too large or too deeply nested files are skipped with the reason (`iacfix.limits`: libcst would
+crash the process on them), and every message has the file's secrets masked (`iacfix.redact`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import difflib
 import functools
 import multiprocessing
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -20,9 +24,11 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper
 
+from iacfix import limits, redact
 from iacfix.cache import Cache
 from iacfix.context import ProjectContext, context_for_directory
-from iacfix.files import discover, discover_projects, display_path
+from iacfix.errors import REPORT_HINT
+from iacfix.files import discover, discover_projects, display_path, unreadable_text
 from iacfix.project import Project, ProjectRule
 from iacfix.results import FileResult, Finding, Report, Safety
 from iacfix.rule import FileContext, Rule, RuleDocs, RuleSettings, parse_suppressions
@@ -43,14 +49,40 @@ def fix_source(
     None to apply nothing). Project-level rules in `rules` are ignored here (`run` runs them).
     `settings` carries the profile and per-rule options. Fixes are never written here.
     """
-    project = project or ProjectContext()
-    settings = settings or RuleSettings()
-    rules = [rule for rule in rules if issubclass(rule, Rule) and rule.applies(source, path, project, settings)]
     unchanged = FileResult(path=path, source=source, output=source)
+    try:
+        result = _fix_source(path, source, rules, threshold, project or ProjectContext(), settings or RuleSettings())
+    except (RecursionError, MemoryError) as error:
+        result = replace(unchanged, skipped=f"nested too deeply to check safely ({type(error).__name__}); not checked")
+    except Exception as error:  # noqa: BLE001 - a bug outside any one rule: this file only
+        result = replace(unchanged, error=f"internal error while checking this file ({type(error).__name__}: "
+                                          f"{error}); nothing in it was fixed. {REPORT_HINT}")
+    return redact.result(result)
+
+
+def _crashed(rule_id: str, error: Exception) -> str:
+    return (f"rule {rule_id} crashed ({type(error).__name__}: {error}); its fixes were not applied and the other "
+            f"rules ran. {REPORT_HINT}")
+
+
+def _fix_source(path: str, source: bytes, rules, threshold, project: ProjectContext,
+                settings: RuleSettings) -> FileResult:
+    unchanged = FileResult(path=path, source=source, output=source)
+    if reason := unreadable_text(source):  # reported whatever the rules: it is not Python source
+        return replace(unchanged, skipped=reason)
+    errors: list[str] = []
+    selected = []
+    for rule in rules:
+        try:
+            if issubclass(rule, Rule) and rule.applies(source, path, project, settings):
+                selected.append(rule)
+        except Exception as error:  # noqa: BLE001 - a prefilter's bug is its rule's crash
+            errors.append(_crashed(rule.id, error))
+    rules = selected
     if not rules:
-        return unchanged
-    if b"\0" in source:
-        return replace(unchanged, skipped="binary file (contains NUL bytes); not checked")
+        return replace(unchanged, error="; ".join(errors) or None)
+    if reason := limits.refusal(source):
+        return replace(unchanged, skipped=reason)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -65,14 +97,13 @@ def fix_source(
     suppressions = parse_suppressions(module.code)
     tree = module
     findings: list[Finding] = []
-    errors: list[str] = []
     # Metadata is resolved once per tree, for every rule still to run at once (libcst batches
     # the providers into one traversal); only a rule that fixes something makes the next ones
     # resolve again. A transformer always returns a new tree object, so a rule that fixed
     # nothing hands on the tree it was given: its copy would only cost a new resolution.
-    wrapper = _wrap(module, rules)
+    wrapper = None
     for index, rule_class in enumerate(rules):
-        if wrapper.module is not tree:
+        if wrapper is None or wrapper.module is not tree:
             wrapper = _wrap(tree, rules[index:])
         file = FileContext(
             path=path,
@@ -85,9 +116,10 @@ def fix_source(
         rule = rule_class(CodemodContext(filename=path), file)
         try:
             new_tree = rule.transform_shared(wrapper)
+        except RecursionError:
+            raise  # the file's nesting, not the rule: the whole file is skipped
         except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the others
-            errors.append(f"rule {rule_class.id} crashed ({type(error).__name__}: {error}); "
-                          "its fixes were not applied")
+            errors.append(_crashed(rule_class.id, error))
             continue
         findings.extend(rule.findings)
         if any(finding.fixed for finding in rule.findings):
@@ -95,7 +127,7 @@ def fix_source(
 
     output = tree.bytes if tree is not module else source
     if output != source and (problem := _invalid_output(path, source, output)):
-        errors.append(f"internal error: the fixed code {problem}; all fixes in this file reverted")
+        errors.append(f"internal error: the fixed code {problem}; all fixes in this file reverted. {REPORT_HINT}")
         output = source
         findings = [replace(f, fixed=False) for f in findings]
     return FileResult(
@@ -108,8 +140,15 @@ def fix_source(
 
 
 def _wrap(tree: cst.Module, rules: Sequence[type[Rule]]) -> MetadataWrapper:
+    """`tree` with the metadata of `rules` resolved at once; if a provider fails on it, without:
+    each rule then resolves its own, and the failure is that rule's crash."""
     wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
-    wrapper.resolve_many({p for rule in rules for p in rule.get_inherited_dependencies()})
+    try:
+        wrapper.resolve_many({p for rule in rules for p in rule.get_inherited_dependencies()})
+    except RecursionError:
+        raise
+    except Exception:  # noqa: BLE001
+        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
     return wrapper
 
 
@@ -132,14 +171,21 @@ def _line_map(original: str, current: str) -> Callable[[int], int]:
 
 
 def _invalid_output(path: str, source: bytes, output: bytes) -> str | None:
-    """Why `output` is not valid Python, or None. Only counts if `source` itself compiled."""
+    """Why `output` is not valid Python, or None. Only counts if `source` itself compiled.
+    compile() may warn about the user's code (`x is "a"`): iacfix is not a linter, so silence."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _compile_problem(path, source, output)
+
+
+def _compile_problem(path: str, source: bytes, output: bytes) -> str | None:
     try:
         cst.parse_module(output)
         compile(output, path, "exec", dont_inherit=True)
     except (cst.ParserSyntaxError, SyntaxError, ValueError) as error:
         try:
             compile(source, path, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None  # the input did not compile either (e.g. newer syntax); not our doing
         return f"does not compile ({type(error).__name__}: {error})"
     return None
@@ -174,16 +220,21 @@ def run(
     paths = list(paths)
     python_rules = [r for r in rules if issubclass(r, Rule)]
     project_rules = [r for r in rules if issubclass(r, ProjectRule)]
-    files = discover(paths, exclude)
+    unreadable: list[tuple[Path, str]] = []
+    files = discover(paths, exclude, unreadable)
     settings = settings or RuleSettings()
     context = (exclude, region, stack, settings)
     first = [r for r in project_rules if not r.after_python]
     projects = _run_project_rules(paths, files, first, threshold, *context, cache=cache, jobs=jobs)
 
+    results: dict[Path, FileResult] = {
+        directory.resolve(): FileResult(path=display_path(directory), source=b"", output=b"",
+                                        skipped=f"cannot read this directory: {reason}; its files were not checked")
+        for directory, reason in unreadable}
     tasks = [_Task(file.resolve(), display_path(file), projects.pop(file.resolve(), None),
                    context_for_directory(file.parent.resolve(), region, stack)) for file in files]
     fixed = _fix_all(tasks, python_rules, threshold, settings, jobs=jobs, cache=cache, progress=progress)
-    results: dict[Path, FileResult] = {task.resolved: result for task, result in zip(tasks, fixed, strict=True)}
+    results.update((task.resolved, result) for task, result in zip(tasks, fixed, strict=True))
     results.update(projects)
 
     late = [r for r in project_rules if r.after_python]
@@ -243,6 +294,8 @@ def _fix_task(task: _Task, *, rules, threshold, settings, cache: Cache | None) -
         source, text = task.edited.source, task.edited.output
     else:
         try:
+            if task.resolved.exists() and not task.resolved.is_file():  # a FIFO named on the command line
+                raise OSError(0, "not a regular file")  # would block the read
             source = text = task.resolved.read_bytes()
         except OSError as error:
             return FileResult(path=task.shown, source=b"", output=b"",

@@ -5,6 +5,10 @@ file never stops a run.
 """
 
 
+#: Said after every internal error: it is iacfix's bug, never the user's.
+REPORT_HINT = "This is a bug in iacfix: please report it, with the iacfix version and the code that triggers it"
+
+
 class IacfixError(Exception):
     """Something stopped iacfix from doing its job; the message says what and where."""
 

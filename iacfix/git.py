@@ -289,15 +289,26 @@ def _refuse_dirty(repo: Repo, changed: Sequence[FileResult], allow_dirty: bool) 
 
 
 def write_all(changed: Sequence[FileResult]) -> None:
-    """Write every changed file (atomically); a failure stops before anything is committed."""
-    failed = []
+    """Write every changed file (atomically), or none: when one cannot be written, those already
+    written get their old bytes back and nothing is committed (a commit is all or nothing)."""
+    failed, written = [], []
     for result in changed:
         try:
             write_atomic(Path(result.path), result.output, expected=result.source)
+            written.append(result)
         except (IacfixError, OSError) as error:
             failed.append(f"{result.path} ({error})")
-    if failed:
-        raise IacfixError(f"could not write {', '.join(failed)}; nothing was committed")
+    if not failed:
+        return
+    kept = []
+    for result in written:
+        try:
+            write_atomic(Path(result.path), result.source, expected=result.output)
+        except (IacfixError, OSError):
+            kept.append(result.path)
+    restored = (f"; {', '.join(kept)} could not be restored and hold the fix" if kept
+                else "; the files already written were restored" if written else "")
+    raise IacfixError(f"could not write {', '.join(failed)}; nothing was committed{restored}")
 
 
 # -- iacfix pr -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ diff changed and nobody else pushed to its branch; a closed one is left closed u
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -47,7 +48,7 @@ def fingerprint(rule_ids: Iterable[str], results: Iterable[FileResult]) -> str:
     for rule_id in sorted(set(rule_ids)):
         digest.update(rule_id.encode() + b"\0")
     for result in sorted(results, key=lambda r: r.path):
-        digest.update(result.path.encode() + b"\0")
+        digest.update(os.fsencode(result.path) + b"\0")
         for line in file_diff(result, context=0).splitlines(keepends=True)[2:]:  # after ---/+++
             if line[:1] in (b"-", b"+"):
                 digest.update(line)

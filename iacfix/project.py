@@ -22,6 +22,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import ScalarString
 from ruamel.yaml.tokens import CommentToken
 
+from iacfix import limits
 from iacfix.context import PROJECT_FILE, ProjectContext
 from iacfix.results import Finding, Safety
 from iacfix.rule import ALL_RULES, RuleDocs, RuleSettings, suppression_ids
@@ -101,16 +102,18 @@ class Project:
     def python_tree(self, path: Path) -> MetadataWrapper | None:
         """The Python file's current bytes parsed, shared by every project rule (each file is
         parsed once per run of the project rules, and each metadata provider resolved once on
-        it); None when the file is empty, binary or does not parse (the Python rules report it)."""
+        it); None when the file is empty, binary, too large or deep (`limits`) or does not parse (the
+        Python rules report it)."""
         data = self.read(path)
         cached = self._trees.get(path)
         if cached is not None and cached[0] is data:
             return cached[1]
         wrapper = None
-        if data and b"\0" not in data:
+        if data and b"\0" not in data and limits.refusal(data) is None:
             try:
                 wrapper = MetadataWrapper(cst.parse_module(data), unsafe_skip_copy=True)
-            except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError, ValueError):
+            except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError, ValueError,
+                    RecursionError, MemoryError):
                 wrapper = None
         self._trees[path] = (data, wrapper)
         return wrapper
@@ -153,6 +156,8 @@ class Project:
             document = round_trip_yaml().load(data.decode("utf-8-sig").replace("\r\n", "\n"))
         except UnicodeDecodeError as error:
             raise YAMLProblem(f"not UTF-8: {error}") from error
+        except RecursionError as error:
+            raise YAMLProblem("nested too deeply to read") from error
         except YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             raise YAMLProblem(

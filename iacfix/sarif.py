@@ -17,6 +17,9 @@ One run, one result per finding. Choices a consumer can rely on:
   goes to one finding: to a finding of the rule that made it (found by running each fixing rule
   alone on the file and seeing which lines it touches; import lines a rule adds or removes stay
   with that rule), and among that rule's findings to the nearest one by line.
+- No secret of the checked code is in the log: messages are masked (`iacfix.redact`), and a file
+  whose fixes would insert a line holding one of its secrets (a password literal left on a line
+  another rule rewrites) gets no `fixes` (`properties.fixedByApply` still says `apply` fixes it).
 - Files iacfix could not check, or whose fixes were withheld, are `toolExecutionNotifications`,
   and make `executionSuccessful` false (the same condition as exit code 2).
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -32,7 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
 
-from iacfix import __version__
+from iacfix import __version__, redact
 from iacfix.context import context_for_directory
 from iacfix.engine import fix_source
 from iacfix.results import FileResult, Finding, Report
@@ -148,7 +152,7 @@ def _invocation(report: Report) -> dict:
 def _artifact(path: str) -> dict:
     if Path(path).is_absolute():  # outside the working directory: the engine reports it absolute
         return {"uri": Path(path).as_uri()}
-    return {"uri": quote(path), "uriBaseId": SRCROOT}
+    return {"uri": quote(os.fsencode(path)), "uriBaseId": SRCROOT}  # the name's bytes, as they are
 
 
 def _result(finding: Finding, fingerprint: str, index: dict, by_id: dict, hunks: list[dict]) -> dict:
@@ -187,7 +191,7 @@ def _fingerprints(file: FileResult) -> list[str]:
         key = (finding.rule_id, finding.path, " ".join(text.split()))
         occurrence = seen[key]
         seen[key] += 1
-        prints.append(hashlib.sha256("\0".join([*key, str(occurrence)]).encode()).hexdigest())
+        prints.append(hashlib.sha256("\0".join([*key, str(occurrence)]).encode(errors="surrogateescape")).hexdigest())
     return prints
 
 
@@ -208,6 +212,10 @@ def _fixes(file: FileResult, by_id: dict, region: str | None, settings=None) -> 
         candidates = [p for p in fixed if file.findings[p].rule_id in rules] or fixed
         owner = min(candidates, key=lambda p: (_distance(file.findings[p].line, hunk), p))
         owned[owner].append(_replacement(hunk, before, after))
+    inserted = "".join(r.get("insertedContent", {}).get("text", "") for rs in owned.values() for r in rs)
+    secrets = redact.secret_values("".join(before), python=not file.path.endswith((".yaml", ".yml")))
+    if redact.mask(inserted, secrets) != inserted:
+        return {}  # a fix would carry a secret of the file into the log: `iacfix apply` still makes it
     return owned
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import BatchableMetadataProvider
 
 from iacfix.results import Safety
 from iacfix.project import ProjectRule
@@ -150,3 +151,54 @@ class DropVpcId(Rule):
                 keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             return updated.with_changes(args=keep)
         return updated
+
+
+class CrashingPrefilter(Rule):
+    """Its prefilter raises: a bug before the rule even runs."""
+
+    id = "crashing-prefilter"
+    title = "Crash in applies"
+    safety = Safety.SAFE
+
+    @classmethod
+    def applies(cls, source, path, project, settings) -> bool:
+        raise ValueError("prefilter boom")
+
+
+class _BoomProvider(BatchableMetadataProvider[None]):
+    """A metadata provider that fails on every module."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        raise RuntimeError("provider boom")
+
+
+class CrashingMetadata(Rule):
+    """Depends on a metadata provider that raises."""
+
+    id = "crashing-metadata"
+    title = "Crash in metadata"
+    safety = Safety.SAFE
+    METADATA_DEPENDENCIES = (_BoomProvider,)
+
+
+class LeaksSecret(Rule):
+    """Quotes every string literal it sees in its message: a careless rule (exercises the masking
+    of secrets in messages)."""
+
+    id = "leaks-secret"
+    title = "Quote literals"
+    safety = Safety.DISPLAY_ONLY
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.report(node, f"literal {node.value} found")
+
+
+class CrashesQuotingCode(Rule):
+    """Raises an exception whose text is the module's code (exercises the masking of errors)."""
+
+    id = "crashes-quoting-code"
+    title = "Crash with the code in the message"
+    safety = Safety.SAFE
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        raise KeyError(original.code)

@@ -6,7 +6,15 @@ import pytest
 
 from iacfix.engine import fix_source
 from iacfix.results import Safety
-from support_rules import BreaksCode, Crashes, DecoratedMatcher, RenameA, UnsafeC
+from support_rules import (
+    BreaksCode,
+    Crashes,
+    CrashingMetadata,
+    CrashingPrefilter,
+    DecoratedMatcher,
+    RenameA,
+    UnsafeC,
+)
 
 
 def test_fix_applied_and_finding_recorded():
@@ -122,3 +130,42 @@ def test_matcher_decorators_work_on_rules():
     # Rule.__dir__ narrows libcst's decorator scan to rule classes; decorators must still fire.
     result = fix_source("m.py", b'x = "e"\n', [DecoratedMatcher])
     assert result.output == b'x = "f"\n' and result.findings[0].rule_id == "decorated-matcher"
+
+
+# --- crash isolation: a bug is reported as iacfix's, on that file, and everything else runs ----
+
+
+def test_a_crash_says_which_rule_and_asks_for_a_report():
+    result = fix_source("m.py", b'x = "a"\n', [Crashes, RenameA])
+    assert "rule crashes crashed (RuntimeError: boom); its fixes were not applied" in result.error
+    assert "This is a bug in iacfix: please report it" in result.error
+
+
+def test_a_crashing_prefilter_is_that_rules_crash_and_the_others_run():
+    result = fix_source("m.py", b'x = "a"\n', [CrashingPrefilter, RenameA])
+    assert "rule crashing-prefilter crashed (ValueError: prefilter boom)" in result.error
+    assert [f.rule_id for f in result.findings] == ["rename-a"] and result.output.endswith(b'x = "b"\n')
+
+
+def test_a_failing_metadata_provider_is_the_crash_of_the_rule_that_needs_it():
+    result = fix_source("m.py", b'x = "a"\n', [CrashingMetadata, RenameA])
+    assert "rule crashing-metadata crashed (RuntimeError: provider boom)" in result.error
+    assert [f.rule_id for f in result.findings] == ["rename-a"] and result.output.endswith(b'x = "b"\n')
+
+
+def test_a_bug_outside_the_rules_is_an_internal_error_of_that_file_only(monkeypatch):
+    import iacfix.engine
+
+    def broken(code):
+        raise AttributeError("engine boom")
+
+    monkeypatch.setattr(iacfix.engine, "parse_suppressions", broken)
+    result = fix_source("m.py", b'x = "a"\n', [RenameA])
+    assert result.output == result.source and result.findings == ()
+    assert result.error.startswith("internal error while checking this file (AttributeError: engine boom)")
+    assert "please report it" in result.error
+
+
+def test_reverted_output_is_reported_as_iacfix_bug():
+    result = fix_source("m.py", b'x = 1\ny = "a"\n', [BreaksCode, RenameA])
+    assert "all fixes in this file reverted" in result.error and "please report it" in result.error

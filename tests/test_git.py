@@ -251,3 +251,16 @@ def test_project_level_fixes_are_committed_too(repo):
     assert changed_in(repo) == ["Pulumi.yaml"]
     assert "main: tap.py" in project_file.read_text()
     assert message(repo).startswith("iacfix: fix pulumi-yaml-main-mismatch\n")
+
+
+def test_a_file_it_cannot_write_leaves_every_file_as_it_was_and_commits_nothing(repo):
+    """A commit is all or nothing: the fixed files written before the failure get their bytes back."""
+    (repo / "tests/integration/test_tap_stack.py").chmod(0o444)
+    before = {name: data for name, (data, _) in snapshot(repo).items()}
+    commit = head(repo)
+    result = invoke("commit", *TWO_RULES)
+    assert result.exit_code == 2
+    assert ("could not write tests/integration/test_tap_stack.py (is read-only; make it writable to let iacfix "
+            "fix it); nothing was committed; the files already written were restored") in result.stderr
+    assert {name: data for name, (data, _) in snapshot(repo).items()} == before
+    assert head(repo) == commit and git("status", "--porcelain", cwd=repo) == ""
