@@ -33,7 +33,9 @@ class DeleteBeforeReplaceStateful(Rule):
     ## Fix
     The keyword is removed from `ResourceOptions(...)`, keeping the other options and the
     formatting (`ResourceOptions(parent=self, delete_before_replace=True)` ->
-    `ResourceOptions(parent=self)`); an `opts=ResourceOptions()` left empty is removed. Left
+    `ResourceOptions(parent=self)`); an `opts=ResourceOptions()` left empty is removed. Generated
+    code also passes it to the resource itself (`dynamodb.Table(..., delete_before_replace=True)`,
+    a `TypeError` of the provider): that keyword is removed too. Left
     alone: non-literal values (`delete_before_replace=is_dev`), options inside an `if` /
     conditional expression whose test mentions the environment, options built elsewhere
     (`opts=opts`, `ResourceOptions.merge(...)`), and resources that hold no data (queues,
@@ -71,6 +73,9 @@ class DeleteBeforeReplaceStateful(Rule):
         qualified = st.resource_class(names, st.STATEFUL)
         if qualified is None:
             return updated_node
+        direct = st.keyword(original_node, _OPTION)
+        if direct is not None:  # written as a resource argument (a TypeError too): the option goes
+            return self._remove(updated_node, direct, qualified, original_node)
         found = st.keyword(original_node, "opts")
         if found is None:
             return updated_node
@@ -79,11 +84,7 @@ class DeleteBeforeReplaceStateful(Rule):
         if not (isinstance(options, cst.Call) and self._is_resource_options(options)):
             return updated_node
         option = st.keyword(options, _OPTION)
-        if option is None or st.literal(option[1].value) != "True":
-            return updated_node
-        if st.under_environment_condition(option[1], st.parent_lookup(self)):
-            return updated_node
-        if not self.report(option[1], self._message(qualified, original_node, self.profile)):
+        if option is None or not self._reported(option[1], qualified, original_node):
             return updated_node
         new_options = updated_node.args[index].value
         assert isinstance(new_options, cst.Call)
@@ -95,6 +96,20 @@ class DeleteBeforeReplaceStateful(Rule):
             self.remove_unused_import_by_node(new_options)
             args = st.remove_arg(args, index)
         return updated_node.with_changes(args=args)
+
+    def _remove(self, updated_node: cst.Call, option: tuple[int, cst.Arg], qualified: str,
+                original_node: cst.Call) -> cst.Call:
+        """`delete_before_replace=True` passed to the resource itself rather than in `opts`."""
+        if not self._reported(option[1], qualified, original_node):
+            return updated_node
+        return updated_node.with_changes(args=st.remove_arg(list(updated_node.args), option[0]))
+
+    def _reported(self, option: cst.Arg, qualified: str, call: cst.Call) -> bool:
+        """Whether `option` is a literal True outside an environment condition, and was reported
+        with its fix allowed."""
+        if st.literal(option.value) != "True" or st.under_environment_condition(option, st.parent_lookup(self)):
+            return False
+        return self.report(option, self._message(qualified, call, self.profile))
 
     def _is_resource_options(self, call: cst.Call) -> bool:
         names = {q.name for q in self.get_metadata(QualifiedNameProvider, call.func, set())}

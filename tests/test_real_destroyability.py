@@ -183,6 +183,16 @@ def test_after_registers_them_create_before_delete_and_keeps_other_options(case,
         assert after.named(typ, name).delete_before_replace, (typ, name)
 
 
+def test_keyword_on_resource_fails_before_and_registers_create_before_delete_after(monkeypatch):
+    """`delete_before_replace=True` passed to the table itself is a TypeError of the provider;
+    removing it leaves a table replaced create-first, and the queue's option in `opts` alone."""
+    with pytest.raises(Exception, match="delete_before_replace"):
+        run(DBR / "keyword_on_resource.before.py", lambda ns: None, monkeypatch)
+    after = run(DBR / "keyword_on_resource.after.py", lambda ns: None, monkeypatch)
+    assert not after.named("aws:dynamodb/table:Table", "sessions-pr42").delete_before_replace
+    assert after.named("aws:sqs/queue:Queue", "sessions-dlq-pr42").delete_before_replace
+
+
 def test_after_keeps_the_parent_and_depends_on_of_the_multiline_options(monkeypatch):
     build, _ = DBR_CASES["multiline_options_comment"]
     after = run(DBR / "multiline_options_comment.after.py", build, monkeypatch)
