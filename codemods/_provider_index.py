@@ -12,14 +12,13 @@ sub-package name (`"s3"`, `"lambda_"`); a symbol is a class or function name in 
 from __future__ import annotations
 
 import functools
-import gzip
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from iacfix.codemods._aws_resources import PULUMI_AWS, canonical
+from iacfix.shipped_data import load_json
 
 #: The majors an index is shipped for, newest last.
 SUPPORTED_MAJORS = (6, 7)
@@ -32,11 +31,17 @@ def index_file(major: int):
 @functools.cache
 def provider_index(major: int) -> ProviderIndex | None:
     """The index of pulumi_aws `major`, or None when none is shipped for it."""
-    path = index_file(major)
-    if not path.is_file():
+    if not index_file(major).is_file():
         return None
-    data = json.loads(gzip.decompress(path.read_bytes()))
-    return ProviderIndex(version=data["version"], major=data["major"], modules=data["modules"])
+    return load_json("iacfix.codemods", index_file(major).name, functools.partial(_index, major),
+                     remedy="reinstall iacfix, or rebuild it with scripts/build_provider_index.py")
+
+
+def _index(major: int, data: dict[str, Any]) -> ProviderIndex:
+    """The decoded index, checked to be the file of `major` with a module table."""
+    if data["major"] != major or not isinstance(data["version"], str) or not isinstance(data["modules"], dict):
+        raise ValueError(f"not the index of pulumi_aws {major}")
+    return ProviderIndex(version=data["version"], major=major, modules=data["modules"])
 
 
 def indexes_for(major: int | None) -> tuple[ProviderIndex, ...]:

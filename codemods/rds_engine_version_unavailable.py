@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 
 import libcst as cst
@@ -15,11 +13,12 @@ from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProv
 
 from iacfix.results import Safety
 from iacfix.rule import Rule
+from iacfix.shipped_data import load_json
 
 #: The version table shipped with the package (see its "source"; refreshed by
 #: scripts/refresh_rds_engine_versions.py).
 _DATA_PACKAGE = "iacfix.codemods"
-_DATA_FILE = "data/rds_engine_versions.json"
+_DATA_FILE = "rds_engine_versions.json"
 
 #: Resources whose `engine_version=` must be one the region offers, by qualified class name.
 #: Checked against pulumi_aws 7.51: each takes `engine`, `engine_version` and `region`.
@@ -79,10 +78,13 @@ class _Versions:
 @functools.lru_cache(maxsize=1)
 def _table() -> _Versions:
     """The version table, read once per process (immutable)."""
-    text = resources.files(_DATA_PACKAGE).joinpath(_DATA_FILE).read_text(encoding="utf-8")
-    document = json.loads(text)
+    return load_json(_DATA_PACKAGE, _DATA_FILE, _versions,
+                     remedy="reinstall iacfix, or refresh it with scripts/refresh_rds_engine_versions.py")
+
+
+def _versions(document: dict) -> _Versions:
     engines = {
-        engine: MappingProxyType({region: tuple(versions) for region, versions in by_region.items()})
+        engine: MappingProxyType({region: tuple(str(v) for v in versions) for region, versions in by_region.items()})
         for engine, by_region in document["engines"].items()
     }
     return _Versions(str(document.get("generated", "")), MappingProxyType(engines))

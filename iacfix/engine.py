@@ -32,6 +32,7 @@ from iacfix.files import discover, discover_projects, display_path, unreadable_t
 from iacfix.project import Project, ProjectRule
 from iacfix.results import FileResult, Finding, Report, Safety
 from iacfix.rule import FileContext, Rule, RuleDocs, RuleSettings, parse_suppressions
+from iacfix.shipped_data import DataFileError
 
 
 def fix_source(
@@ -54,6 +55,8 @@ def fix_source(
         result = _fix_source(path, source, rules, threshold, project or ProjectContext(), settings or RuleSettings())
     except (RecursionError, MemoryError) as error:
         result = replace(unchanged, skipped=f"nested too deeply to check safely ({type(error).__name__}); not checked")
+    except DataFileError:
+        raise  # a broken installation: no file can be checked right, the run stops
     except Exception as error:  # noqa: BLE001 - a bug outside any one rule: this file only
         result = replace(unchanged, error=f"internal error while checking this file ({type(error).__name__}: "
                                           f"{error}); nothing in it was fixed. {REPORT_HINT}")
@@ -76,6 +79,8 @@ def _fix_source(path: str, source: bytes, rules, threshold, project: ProjectCont
         try:
             if issubclass(rule, Rule) and rule.applies(source, path, project, settings):
                 selected.append(rule)
+        except DataFileError:
+            raise
         except Exception as error:  # noqa: BLE001 - a prefilter's bug is its rule's crash
             errors.append(_crashed(rule.id, error))
     rules = selected
@@ -116,8 +121,8 @@ def _fix_source(path: str, source: bytes, rules, threshold, project: ProjectCont
         rule = rule_class(CodemodContext(filename=path), file)
         try:
             new_tree = rule.transform_shared(wrapper)
-        except RecursionError:
-            raise  # the file's nesting, not the rule: the whole file is skipped
+        except (RecursionError, DataFileError):
+            raise  # the file's nesting or iacfix's installation, not the rule
         except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the others
             errors.append(_crashed(rule_class.id, error))
             continue
@@ -380,6 +385,8 @@ def _check_project(project: Project, rules, threshold) -> dict[Path, FileResult]
         before = project.snapshot()
         try:
             rule.check()
+        except DataFileError:
+            raise
         except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the others
             errors.setdefault(project.project_file.resolve(), []).append(
                 f"rule {rule_class.id} crashed ({type(error).__name__}: {error}); its fixes were not applied"

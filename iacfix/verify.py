@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
-from importlib import resources as package_resources
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from iacfix.context import PROJECT_FILE, context_for_directory, entry_point, loa
 from iacfix.errors import UsageError
 from iacfix.files import SKIP_DIRS
 from iacfix.results import FileResult, Report
+from iacfix.shipped_data import load_json
 
 CHILD = Path(__file__).with_name("verify_child.py")
 SECRET_PLACEHOLDER = "placeholder-secret-value"
@@ -393,7 +393,11 @@ def _from_child(label: str, seconds: float, data: dict, stderr: str) -> ProgramR
 @lru_cache(maxsize=1)
 def replacement_table() -> dict[str, dict[str, str]]:
     """type token -> {input property (as the engine sees it, camelCase): where that fact comes from}."""
-    data = json.loads((package_resources.files("iacfix") / "data" / "replacement.json").read_text(encoding="utf-8"))
+    return load_json("iacfix", "replacement.json", _replacement_table,
+                     remedy="reinstall iacfix (its derived part: scripts/replacement_from_docstrings.py)")
+
+
+def _replacement_table(data: dict) -> dict[str, dict[str, str]]:
     table: dict[str, dict[str, str]] = {}
     for section in ("curated", "derived"):
         part = data.get(section, {})

@@ -12,6 +12,7 @@ README's "Bad inputs" table lists the same cases.
 from __future__ import annotations
 
 import errno
+import gzip
 import json
 import os
 import pathlib
@@ -22,12 +23,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from iacfix import limits
+from iacfix.codemods import rds_engine_version_unavailable
+from iacfix.codemods._provider_index import accepted_keywords, provider_index
 from iacfix.cli import app
 from iacfix.engine import fix_source
 from iacfix.registry import all_rules
@@ -185,6 +189,23 @@ def hard_link(root: Path, monkeypatch) -> None:
     os.link(root / "lib" / "shared.py", root / "shared_copy.py")
 
 
+def damaged_data(name: str, data: bytes) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """The shipped data file `name` of iacfix.codemods replaced by `data` (in a copy of the data
+    folder that `importlib.resources` is made to answer with), and the caches of what was read."""
+    def make(root: Path, monkeypatch) -> None:
+        real = resources.files("iacfix.codemods")
+        copy = root.parent / "installed" / "codemods"
+        shutil.copytree(Path(str(real / "data")), copy / "data")
+        (copy / "data" / name).write_bytes(data)
+        files = resources.files
+        monkeypatch.setattr(resources, "files", lambda package: copy if package == "iacfix.codemods" else files(package))
+        for cached in (provider_index, accepted_keywords, rds_engine_version_unavailable._table):
+            cached.cache_clear()
+        write(root, "lib/db.py", b'import pulumi_aws as aws\n\naws.rds.Cluster("db", engine="aurora-postgresql", '
+                                 b'engine_version="15.4")\n')
+    return make
+
+
 BAD_INPUTS = [
     Bad("syntax error", lambda r, m: write(r, "lib/broken.py", EVIDENCE + b"def f(:\n"),
         "error: lib/broken.py: cannot parse at line 4, column 1"),
@@ -239,6 +260,12 @@ BAD_INPUTS = [
         args=("--select", "no-such-rule", "."), good_fixed=False),
     Bad("corrupt cache entries", corrupt_cache, "Fixed 2 findings in 2 files", exit=0,
         ends=(("lib/other.py", FIXED),)),
+    Bad("damaged provider index", damaged_data("pulumi_aws_v7.json.gz", b"\x1f\x8b\x08\x00 truncated"),
+        "pulumi_aws_v7.json.gz: this data file of iacfix is damaged (EOFError", good_fixed=False),
+    Bad("provider index of another layout", damaged_data("pulumi_aws_v7.json.gz", gzip.compress(b'{"major": 7}')),
+        "pulumi_aws_v7.json.gz: this data file of iacfix is damaged (KeyError: 'version')", good_fixed=False),
+    Bad("damaged RDS version table", damaged_data("rds_engine_versions.json", b'{"engines": {"aurora-'),
+        "rds_engine_versions.json: this data file of iacfix is damaged (JSONDecodeError", good_fixed=False),
     Bad("Pulumi.yaml nested too deeply", lambda r, m: write(r, "Pulumi.yaml", b"name: " + b"[" * 3000 + b"]" * 3000),
         "Pulumi.yaml:1:1: pulumi-yaml-invalid Pulumi.yaml does not parse (nested too deeply to read)", exit=1),
     Bad("binary Pulumi.yaml", lambda r, m: write(r, "Pulumi.yaml", b"\x00\xff\xfe"),
