@@ -308,7 +308,11 @@ def _select(draw, items: tuple[str, ...], at_least_one: bool) -> list[str]:
 def pulumi_programs(draw, rule_id: str | None = None) -> Program:
     """A Pulumi-shaped program: fixture statements (of `rule_id`'s fixtures, mostly, when given)
     plus template snippets, with varied imports, names, comments, indentation, newlines and
-    encoding; and a context to fix it in (threshold, profile, region, pulumi_aws major)."""
+    encoding; and a context to fix it in (threshold, profile, region, pulumi_aws major).
+    Without `rule_id`, half the programs are still built around one drawn rule's case, so that
+    every rule's code meets every other rule's."""
+    if rule_id is None and draw(st.booleans()):
+        rule_id = draw(st.sampled_from([r for r in RULE_IDS if pieces_of(r)]))
     own = pieces_of(rule_id) if rule_id else ()
     pool = fixture_pieces()
     files = []
@@ -384,7 +388,8 @@ def pulumi_programs(draw, rule_id: str | None = None) -> Program:
     if own and draw(st.integers(0, 3)):  # mostly in the context the rule's own case declares
         table = dict(files[0].context)
         project = ProjectContext(region=table.get("region"), aws_major=table.get("aws-major", 7),
-                                 name=project.name, config_keys=project.config_keys)
+                                 name=project.name or "tap", config_keys=frozenset(table.get("config-keys", ()))
+                                 if project.config_keys is None else project.config_keys)
         rule_settings = RuleSettings(profile=table.get("profile"), options={rule_id: table.get("options", {})})
     return Program(
         source=source,

@@ -113,7 +113,7 @@ def all_rules_on_pulumi_programs(fuzzing: bool) -> None:
     fired: Counter = Counter()
     examples = 0
 
-    @budget(100, 2000, fuzzing=fuzzing)
+    @budget(200, 2000, fuzzing=fuzzing)
     @given(pulumi_programs())
     def prop(program: Program) -> None:
         nonlocal examples
