@@ -41,7 +41,9 @@ def keyword_values(text: str, pattern: re.Pattern[str]) -> Iterator[tuple[str, s
 
 _ANY_KEYWORD = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*=(?!=)")
 _TOKEN = re.compile(r"""(?P<string>(?i:[rbuf]{0,2})("{3}|'{3}|"|'))|(?P<comment>\#[^\n]*)"""
-                    r"""|(?P<call>[A-Za-z_][\w.]*)\s*\(|(?P<open>[(\[{])|(?P<close>[)\]}])""")
+                    r"""|(?<!\w)(?<!\w\.)(?P<call>[A-Za-z_][\w.]*)\s*\(|(?P<open>[(\[{])|(?P<close>[)\]}])""")
+# A call's name starts where a dotted name starts (`x().y(` is a call of `y`): a search that tried
+# every position inside `a.b.b...b` would rescan the rest of the chain from each (quadratic).
 
 
 class Argument(NamedTuple):

@@ -263,3 +263,14 @@ def test_narrowed_prefilters_skip_no_finding(path: Path, case: Case | None, monk
     without_prefilter(monkeypatch, narrowed)
     result = engine.fix_source(shown, source, narrowed, None, project=project, settings=settings)
     assert [f"{f.rule_id}:{f.line}" for f in result.findings] == [], "the prefilter hid these findings"
+
+
+def test_prefilter_reads_calls_where_dotted_names_start():
+    """`x().y(k=1)` is a call of `y`; a call's name is never read from inside a dotted chain, so a
+    line of 50,000 attributes costs one pass, not one per position (it took minutes)."""
+    from iacfix.prefilter import keyword_arguments
+
+    found = list(keyword_arguments("v = aws.s3.Bucket(\"b\", bucket=x().y(k=1))\n", None))
+    assert [(a.dotted, a.keyword) for a in found] == [("aws.s3.Bucket", "bucket"), ("y", "k")]
+    chain = "x = a" + ".b" * 50_000 + "\nz = f(k=1)\n"
+    assert [(a.dotted, a.keyword) for a in keyword_arguments(chain, None)] == [("f", "k")]
