@@ -15,12 +15,12 @@ from rich.markup import escape
 from iacfix.context import ProjectContext
 from iacfix.diff import FileStat
 from iacfix.results import Finding, Report, Safety
-from iacfix.verify import Verification, diff_lines
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
     from iacfix.rule import Rule
+    from iacfix.verify import Verification
 
 SAFETY_STYLE = {Safety.SAFE: "green", Safety.UNSAFE: "yellow", Safety.DISPLAY_ONLY: "magenta"}
 
@@ -196,6 +196,8 @@ def _table(out: Console, headers: tuple[str, ...], rows: list[tuple[str, ...]]) 
 def verification(out: Console, v: Verification) -> None:
     """`iacfix verify`'s report: the runs with their wall times, a verdict per fix, what was rolled
     back and why, what the program did that verify blocked, and the resource diff."""
+    from iacfix.verify import diff_lines  # only verify pays for importing it
+
     p = v.program
     out.print(f"[bold]verify {escape(p.name)}[/] at {escape(str(p.root))}: stack {escape(p.stack)}, region "
               f"{escape(p.region)} ({escape(p.region_source)}), python {escape(p.python)}")

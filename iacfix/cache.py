@@ -92,9 +92,10 @@ class Cache:
         environment and the installed pulumi-aws, the other inputs of the context.
         """
         from iacfix.context import PROVIDER, project_root
-        from iacfix.files import discover, discover_projects
+        from iacfix.files import discover_projects, discover_resolved
 
-        files = discover(paths, exclude)
+        found = discover_resolved(paths, exclude)
+        files = found.values()
         roots = {root.resolve() for root in discover_projects(paths, exclude)}
         for directory in {file.parent for file in files}:
             root = project_root(directory)
@@ -111,7 +112,7 @@ class Cache:
             "stack": stack, "installed": installed,
             "environment": {name: os.environ.get(name) for name in ("AWS_REGION", "AWS_DEFAULT_REGION")},
         }, sort_keys=True).encode())
-        inputs = {file.resolve() for file in files}
+        inputs = set(found)
         for root in roots:
             inputs.update(_files_under(root, self.directory))
         fingerprints = {path: _fingerprint(path) for path in sorted(inputs)}

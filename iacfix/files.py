@@ -43,26 +43,26 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str] = (),
     (fnmatch patterns on the path relative to the walked directory, or on any of its parts).
     Directories the walk cannot list are added to `unreadable`, with the reason, when it is given.
     """
+    return sorted(discover_resolved(paths, exclude, unreadable).values(), key=lambda p: p.as_posix())
+
+
+def discover_resolved(paths: Iterable[str | Path], exclude: Iterable[str] = (),
+                      unreadable: list[tuple[Path, str]] | None = None) -> dict[Path, Path]:
+    """`discover`'s files keyed by their resolved path (a file given twice is kept once, as it
+    was first given). A walked file is resolved through its directory, once per directory: a
+    warm run over thousands of files must not resolve each one component by component."""
     patterns = tuple(exclude)
-    seen: set[Path] = set()
-    found: list[Path] = []
-
-    def add(path: Path) -> None:
-        key = path.resolve()
-        if key not in seen:
-            seen.add(key)
-            found.append(path)
-
+    found: dict[Path, Path] = {}
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
             raise UsageError(f"{raw}: no such file or directory")
         if path.is_dir():
-            for file in _walk(path, patterns, unreadable=unreadable):
-                add(file)
+            for file, resolved in _walk(path, patterns, unreadable=unreadable):
+                found.setdefault(resolved, file)
         elif path.suffix not in YAML_SUFFIXES:  # project files are read by project-level rules
-            add(path)
-    return sorted(found, key=lambda p: p.as_posix())
+            found.setdefault(path.resolve(), path)
+    return found
 
 
 def discover_projects(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[Path]:
@@ -78,21 +78,24 @@ def discover_projects(paths: Iterable[str | Path], exclude: Iterable[str] = ()) 
         if path.is_file() and path.name == PROJECT_FILE:
             roots.add(path.parent)
         elif path.is_dir():
-            roots.update(f.parent for f in _walk(path, patterns, names=(PROJECT_FILE,)))
+            roots.update(f.parent for f, _ in _walk(path, patterns, names=(PROJECT_FILE,)))
     return sorted(roots, key=lambda p: p.as_posix())
 
 
 def _walk(top: Path, patterns: tuple[str, ...], names: tuple[str, ...] = (),
-          unreadable: list[tuple[Path, str]] | None = None) -> Iterator[Path]:
+          unreadable: list[tuple[Path, str]] | None = None) -> Iterator[tuple[Path, Path]]:
     """Regular files under `top` with a Python suffix (or, when `names` is given, with one of
-    those names)."""
+    those names), each with its resolved path: the walk follows no link, so below `top`'s real
+    path every directory and file is real."""
 
     def failed(error: OSError) -> None:
         if unreadable is not None and error.filename is not None:
             unreadable.append((Path(error.filename), error.strerror or str(error)))
 
+    real_top = os.path.realpath(top)
     for directory, dirnames, filenames in os.walk(top, followlinks=False, onerror=failed):
         base = Path(directory)
+        real_base = os.path.normpath(os.path.join(real_top, os.path.relpath(directory, top)))
         dirnames[:] = sorted(
             d for d in dirnames
             if d not in SKIP_DIRS and not _excluded(base / d, top, patterns)
@@ -105,7 +108,7 @@ def _walk(top: Path, patterns: tuple[str, ...], names: tuple[str, ...] = (),
                 and _regular(file)
                 and not _excluded(file, top, patterns)
             ):
-                yield file
+                yield file, Path(real_base, name)
 
 
 def _regular(path: Path) -> bool:

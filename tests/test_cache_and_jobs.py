@@ -146,6 +146,8 @@ try:
 except SystemExit as done:
     code = done.code
 print("libcst loaded:", "libcst" in sys.modules, file=sys.stderr)
+print("heavy modules:", [m for m in ("ruamel.yaml", "git", "github", "pydantic", "iacfix.verify", "iacfix.engine",
+                                     "iacfix.codemods._provider_index") if m in sys.modules], file=sys.stderr)
 sys.exit(code)
 """
 
@@ -160,6 +162,7 @@ def test_an_unchanged_tree_is_answered_without_loading_libcst_or_the_rules(tmp_p
     cold = check_in_subprocess(tmp_path, "seed")
     warm = check_in_subprocess(tmp_path, "seed")
     assert "libcst loaded: True" in cold.stderr and "libcst loaded: False" in warm.stderr, warm.stderr
+    assert "heavy modules: []" in warm.stderr, warm.stderr  # a warm run is a stat and a hash per file
     assert cold.returncode == warm.returncode == 1
     assert json.loads(warm.stdout) == json.loads(cold.stdout) and json.loads(cold.stdout)["findings"]
     (tmp_path / "seed" / "lib" / "vpc.py").write_text("# emptied\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from iacfix.errors import IacfixError, UsageError
-from iacfix.files import detect_encoding, discover, write_atomic
+from iacfix.files import detect_encoding, discover, discover_resolved, write_atomic
 
 
 def make(root: Path, *names: str) -> None:
@@ -55,6 +55,19 @@ def test_symlinks_are_not_followed_in_walks(tmp_path):
     (project / "link.py").symlink_to(outside / "secret.py")
     (project / "linked_dir").symlink_to(outside, target_is_directory=True)
     assert discover([project]) == [project / "tap.py"]
+
+
+def test_discovered_files_are_keyed_by_their_real_path(tmp_path, monkeypatch):
+    """The key is resolved once per directory, not per file: it must still be `Path.resolve()`,
+    through a linked top directory, a relative `..` spelling and the current directory."""
+    real = tmp_path / "real"
+    make(real, "tap.py", "lib/a.py", "lib/deep/b.py")
+    (tmp_path / "via").symlink_to(real, target_is_directory=True)
+    monkeypatch.chdir(real / "lib")
+    found = discover_resolved([tmp_path / "via", "..", ".", "deep/b.py"])
+    assert sorted(found) == sorted((real / name).resolve() for name in ("tap.py", "lib/a.py", "lib/deep/b.py"))
+    assert all(key == shown.resolve() for key, shown in found.items())
+    assert found[(real / "tap.py").resolve()] == tmp_path / "via" / "tap.py"  # as first given
 
 
 def test_write_atomic_replaces_content_and_keeps_mode(tmp_path):
