@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
 from iacfix.codemods._aws_resources import assigned_values, code, logical_name
@@ -80,6 +80,8 @@ RENAMES: dict[tuple[str, str, str], Fix] = {
     ("s3", "Bucket", "server_side_encryption_configuration"): Fix(
         S3_SPLIT, "server_side_encryption_configuration", Safety.UNSAFE,
         "BucketServerSideEncryptionConfiguration", "-encryption"),
+    ("s3", "Bucket", "lifecycle_rules"): Fix(
+        S3_SPLIT, "lifecycle_rules", Safety.UNSAFE, "BucketLifecycleConfiguration", "-lifecycle"),
 }
 #: Keywords a statement-level fix moves along with the one it is keyed on.
 COMPANIONS = {("apigateway", "Deployment", "stage_name"): {"stage_description": "description"}}
@@ -112,9 +114,9 @@ class PulumiAwsUnknownKwarg(Rule):
     against the provider signature index shipped with iacfix, for the pulumi_aws major the project
     pins (every shipped major, when the project's is unknown: the keyword must then be rejected or
     deprecated by all of them). A keyword the SDK only deprecates is reported when the rule knows
-    its replacement (`s3.Bucket`'s inline `versioning=` in v7, `Eip(vpc=)` in v6); other
-    deprecations (`lifecycle_rules=`, a GSI's `hash_key=`) are warnings of the SDK, not failures,
-    and are left to it.
+    its replacement (`s3.Bucket`'s inline `versioning=` and `lifecycle_rules=` in v7, `Eip(vpc=)`
+    in v6); other deprecations (a GSI's `hash_key=`) are warnings of the SDK, not failures, and are
+    left to it.
 
     ## Why is this bad?
 
@@ -151,7 +153,23 @@ class PulumiAwsUnknownKwarg(Rule):
       `apigateway.Stage` for the deployment (UNSAFE);
     - `s3.Bucket(versioning=...)` and `server_side_encryption_configuration=...` (deprecated in v7)
       -> separate `s3.BucketVersioning` / `s3.BucketServerSideEncryptionConfiguration` resources
-      for the bucket (UNSAFE).
+      for the bucket (UNSAFE);
+    - `s3.Bucket(lifecycle_rules=[...])` (deprecated in v7) -> a separate
+      `s3.BucketLifecycleConfiguration` for the bucket (UNSAFE), each rule written as the old one
+      was (`...Args(...)` calls or dicts): `id` kept, `enabled=True/False` -> `status="Enabled"` /
+      `"Disabled"`, `prefix` and `tags` -> a `filter` selecting the same objects (a prefix, one
+      `tag`, an `and_` of prefix and tags; an empty filter, every object, when neither was set),
+      `noncurrent_version_expiration` / `noncurrent_version_transitions` `days` ->
+      `noncurrent_days`, `abort_incomplete_multipart_upload_days=N` ->
+      `abort_incomplete_multipart_upload=...(days_after_initiation=N)`, `expiration` and
+      `transitions` as they were. Only a list literal of literal rules is moved: a variable, a
+      comprehension, a `**` splat, a key the table does not map, a rule with no `id` (the new
+      resource requires one and the deployed rule's was generated), `enabled=` not a literal
+      True/False, `tags` not a dict literal, or a bucket with its own `region=` or provider is
+      reported with the reason and left as written.
+
+    A split keeps the comments on the lines of the moved keyword (and above it) with the new
+    resource, and those below it with the argument that follows.
 
     Every other unknown keyword is reported with suggestions: close matches among the resource's
     real keywords (difflib) and the resources of the same module that take that keyword (the
@@ -164,10 +182,11 @@ class PulumiAwsUnknownKwarg(Rule):
 
     Renames are safe: the call before the fix raises at `pulumi preview`, so nothing was
     deployed from it, and after the fix it passes the same value to the input the author meant.
-    Moving an input to a separate resource (API Gateway stages, S3 bucket versioning and
-    encryption) is unsafe: on a deployed stack the old resource's state still holds the setting
-    and the new resource takes it over on the next `pulumi up` (review the preview; the stage is
-    recreated under the new resource).
+    Moving an input to a separate resource (API Gateway stages, S3 bucket versioning, encryption
+    and lifecycle rules) is unsafe: on a deployed stack the old resource's state still holds the
+    setting and the new resource takes it over on the next `pulumi up` (review the preview; the
+    stage is recreated under the new resource, and the lifecycle configuration is written whole,
+    replacing the rules the bucket had).
 
     ## References
 
@@ -208,6 +227,10 @@ class PulumiAwsUnknownKwarg(Rule):
         #: Original call -> (assignment target source, statement-level fixes the rule may make).
         self.assigned: dict[cst.Call, str] = {}
         self.splits: dict[cst.Call, list[Problem]] = {}
+        #: (original call, keyword) -> why a statement-level fix declines to move the value.
+        self.declined: dict[tuple[cst.Call, str], str] = {}
+        #: Original `s3.Bucket(...)` call -> its `lifecycle_rules=` rules, read for the new resource.
+        self.lifecycles: dict[cst.Call, _List] = {}
         self.tree = node
 
     # -- where the calls are ------------------------------------------------------------------
@@ -278,7 +301,8 @@ class PulumiAwsUnknownKwarg(Rule):
             if not rejected and fix is None and (module, name, keyword) not in RENAMES:
                 continue  # deprecated only, with no known replacement: a warning, not a failure
             problems.append(Problem(keyword, self._message(module, name, kind, keyword, rejected, deprecated,
-                                                           entries, fix), fix, arg))
+                                                           entries, fix, self.declined.get((call, keyword))),
+                                    fix, arg))
         return problems
 
     def _confirmed(self, call, module, name, keyword, kind, present) -> Fix | None:
@@ -306,6 +330,13 @@ class PulumiAwsUnknownKwarg(Rule):
         return fix
 
     def _splittable(self, call: cst.Call, module: str, name: str, keyword: str, fix: Fix) -> bool:
+        if keyword == "lifecycle_rules":
+            try:
+                self.lifecycles[call] = self._lifecycle_rules(call)
+            except _Decline as decline:
+                self.declined[(call, keyword)] = str(decline)
+                return False
+            return True
         if call not in self.assigned or logical_name(call) is None and not _first_positional(call):
             return False
         if any(arg.star for arg in call.args):
@@ -321,7 +352,7 @@ class PulumiAwsUnknownKwarg(Rule):
         fields = _fields(value)
         return fields is not None and set(fields) == {"rule"}
 
-    def _message(self, module, name, kind, keyword, rejected, deprecated, entries, fix) -> str:
+    def _message(self, module, name, kind, keyword, rejected, deprecated, entries, fix, declined=None) -> str:
         what = {"resource": "resource", "function": "invoke", "type": "input type"}[kind]
         parts = []
         if rejected:
@@ -332,6 +363,9 @@ class PulumiAwsUnknownKwarg(Rule):
         if fix is not None:
             return f"{head}; the fix {self._describe(fix, keyword)}."
         known = RENAMES.get((module, name, keyword))
+        if declined is not None and known is not None:
+            return (f"{head}; not moved to a separate `{short(module, known.resource)}` resource: {declined} "
+                    "(fix by hand).")
         suggestions = [known.target] if known is not None else close_matches(
             keyword, [k for e in entries for k in e["kw"] if k != "opts"])
         hint = did_you_mean(suggestions, "`{}=`")
@@ -453,9 +487,7 @@ class PulumiAwsUnknownKwarg(Rule):
         companions = COMPANIONS.get((module, name, problem.keyword), {})
         removed = {problem.keyword, *companions}
         values = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
-        args = [a for a in call.args if a.keyword is None or a.keyword.value not in removed]
-        last = call.args[-1].keyword.value if call.args[-1].keyword is not None else None
-        call = call.with_changes(args=_keep_last_comma(list(call.args), args, last))
+        call, moved = _without(call, removed)
         # Written at column 0: libcst indents the continuation lines of a parenthesized call by
         # the block the statement lands in.
         indent, inner = "", "    "
@@ -463,8 +495,9 @@ class PulumiAwsUnknownKwarg(Rule):
         name_code = code(_suffixed(_name_argument(call), fix.suffix))
         lines = [f"{_variable(target, fix.suffix)} = {reference}(", f"{inner}{name_code},"]
         value = values[problem.keyword]
+        notes = [f"{inner}{comment}" for comment in moved]  # the comments about the moved keyword
         if fix.kind == STAGE:
-            lines += [f"{inner}rest_api={code(values['rest_api'])},", f"{inner}deployment={target}.id,",
+            lines += [f"{inner}rest_api={code(values['rest_api'])},", f"{inner}deployment={target}.id,", *notes,
                       f"{inner}stage_name={code(value)},"]
             for old, new in companions.items():
                 if old in values:
@@ -473,21 +506,206 @@ class PulumiAwsUnknownKwarg(Rule):
             fields = _fields(value)
             configuration = code(self._sibling(original.func, module, "BucketVersioningVersioningConfigurationArgs"))
             status = '"Enabled"' if _is_true(fields["enabled"]) else '"Disabled"'
-            lines += [f"{inner}bucket={target}.id,", f"{inner}versioning_configuration={configuration}(",
+            lines += [f"{inner}bucket={target}.id,", *notes, f"{inner}versioning_configuration={configuration}(",
                       f"{inner}    status={status},"]
             if "mfa_delete" in fields:
                 mfa = '"Enabled"' if _is_true(fields["mfa_delete"]) else '"Disabled"'
                 lines.append(f"{inner}    mfa_delete={mfa},")
             lines.append(f"{inner}),")
+        elif problem.keyword == "lifecycle_rules":
+            rules = self.lifecycles[original]
+            lines += [f"{inner}bucket={target}.id,", *notes, *self._render_list("rules=", rules, inner, original.func)]
         else:
             rule = _fields(value)["rule"]
-            lines += [f"{inner}bucket={target}.id,", f"{inner}rules=[{code(rule)}],"]
+            lines += [f"{inner}bucket={target}.id,", *notes, f"{inner}rules=[{code(rule)}],"]
         parent = self._parent_option(original)
         if parent is not None:
             lines.append(f"{inner}opts={parent},")
         lines.append(f"{indent})")
         statement = cst.parse_statement("\n".join(lines) + "\n")
         return call, statement.with_changes(leading_lines=[])
+
+    # -- s3.Bucket(lifecycle_rules=[...]) -> s3.BucketLifecycleConfiguration ---------------------
+
+    def _lifecycle_rules(self, call: cst.Call) -> _List:
+        """The rules of `call`'s `lifecycle_rules=` as inputs of `s3.BucketLifecycleConfiguration`;
+        `_Decline` when any part is not a literal shape with a certain mapping."""
+        if call not in self.assigned:
+            raise _Decline("the bucket is not assigned to a variable the new resource can refer to")
+        if _arg(call, "resource_name") is None and _first_positional(call) is None:
+            raise _Decline("the bucket's logical name is not given")
+        if any(a.star for a in call.args):
+            raise _Decline("the bucket's arguments include a `*`/`**` splat")
+        reason = self._provider_reason(call)
+        if reason is not None:
+            raise _Decline(reason)
+        value = _arg(call, "lifecycle_rules").value  # type: ignore[union-attr]
+        rules = self._list(value, "`lifecycle_rules=`")
+        found = _List([self._lifecycle_rule(node, f"rule {n}", notes)
+                       for n, (node, notes) in enumerate(rules.items, 1)], rules.end)
+        written = cst.parse_expression("\n".join(["f(", *self._render_list("rules=", found, "", None), ")"]))
+        if len(_comments(written)) != len(_comments(value)):
+            raise _Decline("the fix cannot keep every comment inside `lifecycle_rules=` in its place")
+        return found
+
+    def _provider_reason(self, call: cst.Call) -> str | None:
+        """Why the new resource might not land where the bucket is (its region or provider)."""
+        if _arg(call, "region") is not None:
+            return "the bucket sets `region=`, which the new resource would not get"
+        opts = _arg(call, "opts")
+        if opts is None:
+            return None
+        if self._is_options_call(opts.value):
+            options = [opts.value]
+        else:
+            options = assigned_values(self, opts.value) if isinstance(opts.value, cst.Name) else []
+            if not options or not all(self._is_options_call(o) for o in options):
+                return "the bucket's `opts=` cannot be read (it may name a provider the new resource would not get)"
+        for option in options:
+            if any(a.star or a.keyword is None for a in option.args):  # type: ignore[attr-defined]
+                return "the bucket's `opts=` cannot be read (it may name a provider the new resource would not get)"
+            if _arg(option, "provider") is not None or _arg(option, "providers") is not None:  # type: ignore[arg-type]
+                return "the bucket's `opts=` names a provider, which the new resource would not get"
+        return None
+
+    def _lifecycle_rule(self, node: cst.BaseExpression, what: str, notes: list[str]) -> _Object:
+        fields, func, quote, end = self._object(node, what, _OLD_RULE)
+        for key in fields:
+            if key not in _RULE_KEYS:
+                raise _Decline(f"{what} has `{key}`, which the fix does not map")
+        if "id" not in fields:
+            raise _Decline(f"{what} has no `id`, which `s3.BucketLifecycleConfiguration` requires; the deployed "
+                           "rule's id was generated by the provider, so give the rule one")
+        enabled = fields.get("enabled")
+        if enabled is None or not (_is_true(enabled[0]) or _is_false(enabled[0])):
+            raise _Decline(f"`enabled` of {what} is not a literal True or False")
+        out: list[_Field] = []
+        for key, (value, comments) in fields.items():
+            if key == "id":
+                out.append(_Field("id", code(value), comments))
+            elif key == "enabled":
+                out.append(_Field("status", '"Enabled"' if _is_true(value) else '"Disabled"', comments))
+                if "prefix" not in fields and "tags" not in fields:
+                    # the old rule applied to every object; an empty filter says so explicitly
+                    out.append(_Field("filter", _Object(_FILTER, func, quote, [])))
+            elif key in ("prefix", "tags"):
+                existing = next((f for f in out if f.key == "filter"), None)
+                if existing is not None:
+                    existing.comments.extend(comments)
+                else:
+                    out.append(_Field("filter", self._filter(fields, func, quote, what), comments))
+            elif key == "abort_incomplete_multipart_upload_days":
+                out.append(_Field("abort_incomplete_multipart_upload", _Object(
+                    _ABORT, func, quote, [_Field("days_after_initiation", code(value))]), comments))
+            elif key in _LIFECYCLE_LISTS:
+                items = self._list(value, f"`{key}` of {what}")
+                out.append(_Field(key, _List([self._nested(item, _LIFECYCLE[key], f"`{key}` of {what}", item_notes)
+                                              for item, item_notes in items.items], items.end), comments))
+            else:
+                out.append(_Field(key, self._nested(value, _LIFECYCLE[key], f"`{key}` of {what}"), comments))
+        return _Object(_NEW_RULE, func, quote, out, notes, end, _OLD_RULE)
+
+    def _filter(self, fields, func, quote: str, what: str) -> _Object:
+        """The old rule's `prefix` and `tags` as a filter selecting the same objects: a prefix, one
+        tag, or an `and_` of the prefix and tags (or of two or more tags)."""
+        prefix = fields["prefix"][0] if "prefix" in fields else None
+        if "tags" not in fields:
+            return _Object(_FILTER, func, quote, [_Field("prefix", code(prefix))])
+        tags = fields["tags"][0]
+        if not (isinstance(tags, cst.Dict) and tags.elements
+                and all(isinstance(e, cst.DictElement) for e in tags.elements)):
+            raise _Decline(f"`tags` of {what} is not a dict literal with at least one tag")
+        if prefix is None and len(tags.elements) == 1:
+            [tag] = tags.elements
+            return _Object(_FILTER, func, quote, [_Field("tag", _Object(_TAG, func, quote, [
+                _Field("key", code(tag.key), _comments(tags)), _Field("value", code(tag.value))]))])
+        both = ([_Field("prefix", code(prefix))] if prefix is not None else []) + [_Field("tags", code(tags))]
+        return _Object(_FILTER, func, quote, [_Field("and_", _Object(_AND, func, quote, both))])
+
+    def _nested(self, node: cst.BaseExpression, shape: _Shape, what: str, notes: list[str] | None = None) -> _Object:
+        fields, func, quote, end = self._object(node, what, shape.old)
+        for key in fields:
+            if key not in shape.fields:
+                raise _Decline(f"{what} has `{key}`, which the fix does not map")
+        for key in sorted(shape.required - set(fields)):
+            raise _Decline(f"{what} has no `{key}`, which `s3.{shape.new}` requires")
+        return _Object(shape.new, func, quote, [_Field(shape.fields[k], code(v), c) for k, (v, c) in fields.items()],
+                       notes or [], end, shape.old)
+
+    def _object(self, node: cst.BaseExpression, what: str, old: str):
+        """The fields of an old `s3.<old>(...)` call or dict literal (with the comments above and
+        on each), how it is written (the call's function, or None and the quote of a dict's keys)
+        and the comments after its last field."""
+        if isinstance(node, cst.Call):
+            if aws_symbol(self, node.func) != ("s3", old):
+                raise _Decline(f"{what} is not a `s3.{old}(...)` call or a dict literal")
+            if any(a.keyword is None for a in node.args):
+                raise _Decline(f"{what} has a positional or `**` argument")
+            keys = [a.keyword.value for a in node.args]  # type: ignore[union-attr]
+            values = [a.value for a in node.args]
+            notes, end = _item_comments(node.whitespace_before_args, node.args, None)
+            func, quote = node.func, '"'
+        elif isinstance(node, cst.Dict):
+            if not all(isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+                       and isinstance(e.key.evaluated_value, str) for e in node.elements):
+                raise _Decline(f"{what} has a `**` splat or a key that is not a string literal")
+            keys = [e.key.evaluated_value for e in node.elements]  # type: ignore[union-attr]
+            values = [e.value for e in node.elements]  # type: ignore[union-attr]
+            notes, end = _item_comments(node.lbrace.whitespace_after, node.elements, node.rbrace.whitespace_before)
+            func = None
+            quote = node.elements[0].key.quote if node.elements else '"'  # type: ignore[union-attr]
+        else:
+            raise _Decline(f"{what} is {_describe_node(node)}, not a `s3.{old}(...)` call or a dict literal")
+        if len(set(keys)) != len(keys):
+            raise _Decline(f"{what} repeats a key")
+        return {k: (v, n) for k, v, n in zip(keys, values, notes)}, func, quote, end
+
+    def _list(self, node: cst.BaseExpression, what: str) -> _List:
+        """The elements of a list literal with their comments (not yet mapped)."""
+        if not isinstance(node, cst.List):
+            raise _Decline(f"{what} is {_describe_node(node)}, not a list literal")
+        if not node.elements:
+            raise _Decline(f"{what} is an empty list")
+        if any(isinstance(e, cst.StarredElement) for e in node.elements):
+            raise _Decline(f"{what} has a `*` element")
+        notes, end = _item_comments(node.lbracket.whitespace_after, node.elements, node.rbracket.whitespace_before)
+        return _List([(e.value, n) for e, n in zip(node.elements, notes)], end)
+
+    def _render_list(self, head: str, value: _List, indent: str, bucket) -> list[str]:
+        lines = [f"{indent}{head}["]
+        for item in value.items:
+            lines += [f"{indent}    {c}" for c in item.comments]
+            lines += self._render(item, "", indent + "    ", bucket)
+        lines += [f"{indent}    {c}" for c in value.end]
+        return lines + [f"{indent}],"]
+
+    def _render(self, obj: _Object, head: str, indent: str, bucket: cst.BaseExpression | None) -> list[str]:
+        """`head` and the object, one field a line, each line ending in a comma. New classes are
+        named the way the bucket's class is (`bucket`, its call's function; None to only see
+        the text, with no imports scheduled)."""
+        if obj.func is None:
+            opening, closing = "{", "}"
+        elif bucket is None:
+            opening, closing = obj.cls + "(", ")"
+        else:
+            opening, closing = code(self._sibling(bucket, "s3", obj.cls)) + "(", ")"
+            if obj.old and isinstance(obj.func, cst.Name):  # `from pulumi_aws.s3 import <old>`, maybe `as` name
+                RemoveImportsVisitor.remove_unused_import(
+                    self.context, "pulumi_aws.s3", obj.old, None if obj.func.value == obj.old else obj.func.value)
+        if not obj.fields and not obj.end:
+            return [f"{indent}{head}{opening}{closing},"]
+        lines = [f"{indent}{head}{opening}"]
+        for entry in obj.fields:
+            lines += [f"{indent}    {c}" for c in entry.comments]
+            key = f"{obj.quote}{entry.key}{obj.quote}: " if obj.func is None else f"{entry.key}="
+            if isinstance(entry.value, str):
+                lines.append(f"{indent}    {key}{entry.value},")
+            elif isinstance(entry.value, _Object):
+                lines += self._render(entry.value, key, indent + "    ", bucket)
+            else:
+                lines += self._render_list(key, entry.value, indent + "    ", bucket)
+        lines += [f"{indent}    {c}" for c in obj.end]
+        return lines + [f"{indent}{closing},"]
 
     def _parent_option(self, call: cst.Call) -> str | None:
         """`ResourceOptions(parent=x)` for the new resource when the old one is parented to `x`."""
@@ -511,6 +729,158 @@ class PulumiAwsUnknownKwarg(Rule):
             return func.with_changes(attr=cst.Name(name))
         AddImportsVisitor.add_needed_import(self.context, f"pulumi_aws.{module}" if module else "pulumi_aws", name)
         return cst.Name(name)
+
+
+class _Decline(Exception):
+    """Why a value cannot be moved to the separate resource as written (the finding says it)."""
+
+
+@dataclass
+class _Field:
+    key: str
+    value: str | _Object | _List  # source code, a nested input object, or a list of them
+    comments: list[str] = field(default_factory=list)  # the lines above it
+
+
+@dataclass
+class _Object:
+    """An input object of the new resource, written as the old one was: an `...Args(...)` call
+    (`func` is the old call's function) or a dict literal (`func` is None)."""
+
+    cls: str
+    func: cst.BaseExpression | None
+    quote: str
+    fields: list[_Field]
+    comments: list[str] = field(default_factory=list)  # the lines above it, as a list element
+    end: list[str] = field(default_factory=list)  # after its last field
+    old: str = ""  # the old Args class it replaces (its import goes when nothing else uses it)
+
+
+@dataclass
+class _List:
+    items: list
+    end: list[str]
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """How a nested input of an old inline lifecycle rule maps: old and new `...Args` class of
+    `pulumi_aws.s3`, old field -> new field, and the old fields the new class requires."""
+
+    old: str
+    new: str
+    fields: dict[str, str]
+    required: frozenset[str] = frozenset()
+
+
+#: `s3.Bucket(lifecycle_rules=[...])` -> `s3.BucketLifecycleConfiguration(rules=[...])`: the old
+#: rule type, its keys, and the new types (tests/test_real_provider_api.py checks each name
+#: against pulumi_aws and the mapped values under the mock runtime).
+_OLD_RULE, _NEW_RULE = "BucketLifecycleRuleArgs", "BucketLifecycleConfigurationRuleArgs"
+_FILTER, _AND, _TAG = ("BucketLifecycleConfigurationRuleFilterArgs", "BucketLifecycleConfigurationRuleFilterAndArgs",
+                       "BucketLifecycleConfigurationRuleFilterTagArgs")
+_ABORT = "BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs"
+_LIFECYCLE = {
+    "expiration": _Shape("BucketLifecycleRuleExpirationArgs", "BucketLifecycleConfigurationRuleExpirationArgs",
+                         {"date": "date", "days": "days",
+                          "expired_object_delete_marker": "expired_object_delete_marker"}),
+    "transitions": _Shape("BucketLifecycleRuleTransitionArgs", "BucketLifecycleConfigurationRuleTransitionArgs",
+                          {"date": "date", "days": "days", "storage_class": "storage_class"},
+                          frozenset({"storage_class"})),
+    "noncurrent_version_expiration": _Shape(
+        "BucketLifecycleRuleNoncurrentVersionExpirationArgs",
+        "BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs",
+        {"days": "noncurrent_days"}, frozenset({"days"})),
+    "noncurrent_version_transitions": _Shape(
+        "BucketLifecycleRuleNoncurrentVersionTransitionArgs",
+        "BucketLifecycleConfigurationRuleNoncurrentVersionTransitionArgs",
+        {"days": "noncurrent_days", "storage_class": "storage_class"}, frozenset({"days", "storage_class"})),
+}
+_LIFECYCLE_LISTS = frozenset({"transitions", "noncurrent_version_transitions"})
+_RULE_KEYS = frozenset({"id", "enabled", "prefix", "tags", "abort_incomplete_multipart_upload_days", *_LIFECYCLE})
+
+
+class _CommentCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.found.append(node.value)
+
+
+def _comments(node: cst.CSTNode | None) -> list[str]:
+    if node is None:
+        return []
+    collector = _CommentCollector()
+    node.visit(collector)
+    return collector.found
+
+
+def _item_comments(opening, items, closing) -> tuple[list[list[str]], list[str]]:
+    """The comments of each item of a bracketed sequence outside its value (on the lines above
+    it and at the end of its last line) and those after the last item; `opening` / `closing` are
+    the whitespace after the opening and before the closing bracket."""
+    carry = _comments(opening)
+    found = []
+    for item in items:
+        own = carry + _comments(item.with_changes(value=cst.Name("_"), comma=cst.MaybeSentinel.DEFAULT))
+        carry = []
+        if isinstance(item.comma, cst.Comma):
+            own += _comments(item.comma.whitespace_before)
+            after = item.comma.whitespace_after
+            if isinstance(after, cst.ParenthesizedWhitespace):
+                own += _comments(after.first_line)
+                carry = [line.comment.value for line in after.empty_lines if line.comment is not None]
+        found.append(own)
+    if found and isinstance(closing, cst.ParenthesizedWhitespace):
+        # a list or dict keeps the end of the last item's line in the closing bracket's whitespace
+        found[-1] += _comments(closing.first_line)
+        closing = closing.with_changes(first_line=cst.TrailingWhitespace())
+    return found, carry + _comments(closing)
+
+
+def _describe_node(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return "a variable"
+    if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+        return "a comprehension"
+    if isinstance(node, cst.Call):
+        return "a function call"
+    return "an expression"
+
+
+def _without(call: cst.Call, removed: set[str]) -> tuple[cst.Call, list[str]]:
+    """`call` without the keyword arguments `removed`, and the comments about them: on the lines
+    above each and at the end of its line (those below it stay, with the argument they are above)."""
+    args = list(call.args)
+    kept: list[cst.Arg] = []
+    moved: list[str] = []
+    merged_last = False
+    for position, arg in enumerate(args):
+        if arg.keyword is None or arg.keyword.value not in removed:
+            kept.append(arg)
+            continue
+        before = kept[-1].comma.whitespace_after if kept and isinstance(kept[-1].comma, cst.Comma) else None
+        if isinstance(arg.comma, cst.Comma):
+            after = arg.comma.whitespace_after
+        else:  # the last argument, with no comma: the line break before `)` follows it
+            after = arg.whitespace_after_arg if position == len(args) - 1 else None
+        if isinstance(before, cst.ParenthesizedWhitespace) and isinstance(after, cst.ParenthesizedWhitespace):
+            moved += [line.comment.value for line in before.empty_lines if line.comment is not None]
+            if isinstance(arg.comma, cst.Comma):
+                moved += _comments(arg.comma.whitespace_before)
+            moved += _comments(after.first_line)
+            merged = after.with_changes(first_line=before.first_line)
+            if isinstance(arg.comma, cst.Comma):
+                kept[-1] = kept[-1].with_changes(comma=kept[-1].comma.with_changes(  # type: ignore[union-attr]
+                    whitespace_after=merged))
+            else:
+                kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=merged)
+            merged_last = position == len(args) - 1
+    if not merged_last:
+        last = args[-1].keyword.value if args[-1].keyword is not None else None
+        kept = _keep_last_comma(args, kept, last)
+    return call.with_changes(args=kept), moved
 
 
 def _keep_last_comma(before: list[cst.Arg], after: list[cst.Arg], last_keyword: str | None) -> list[cst.Arg]:

@@ -27,6 +27,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from iacfix.codemods import pulumi_aws_unknown_kwarg as unknown_kwarg
 from iacfix.codemods.pulumi_aws_unknown_kwarg import RESOURCE_OPTIONS
 
 if sys.version_info >= (3, 11):
@@ -105,10 +106,15 @@ def _run(path: Path, mocks: Mocks) -> None:
 
 #: Cases whose before form only uses deprecated inputs: passed as resource keywords they go
 #: straight to `_internal_init`, which does not warn (the engine does, at preview); the SDK declares
-#: the deprecation in the `...Args` class, whose constructor warns. (module, Args class, keyword).
+#: the deprecation in the `...Args` class, whose constructor warns. (module, Args class, keyword,
+#: what the warning says).
 DEPRECATED_INPUTS = {
-    "s3_inline_settings": [("s3", "BucketArgs", "versioning"),
-                           ("s3", "BucketArgs", "server_side_encryption_configuration")],
+    "s3_inline_settings": [("s3", "BucketArgs", "versioning", "versioning is deprecated"),
+                           ("s3", "BucketArgs", "server_side_encryption_configuration",
+                            "server_side_encryption_configuration is deprecated")],
+    "lifecycle_rules_tap_stack": [("s3", "BucketArgs", "versioning", "versioning is deprecated"),
+                                  ("s3", "BucketArgs", "lifecycle_rules", "lifecycle_rule is deprecated")],
+    "lifecycle_rules_lib_module": [("s3", "BucketArgs", "lifecycle_rules", "lifecycle_rule is deprecated")],
 }
 
 
@@ -121,9 +127,9 @@ def test_before_fails_or_warns_and_after_constructs(rule: str, case: str) -> Non
         failure, before_warnings = error, []
     else:
         failure = None
-    for module, args_class, keyword in DEPRECATED_INPUTS.get(case, []):
+    for module, args_class, keyword, warning in DEPRECATED_INPUTS.get(case, []):
         cls = getattr(importlib.import_module(f"pulumi_aws.{module}"), args_class)
-        with pytest.warns(DeprecationWarning, match=keyword.split("_configuration")[0]):
+        with pytest.warns(DeprecationWarning, match=warning):
             cls(**{keyword: {}})
         before_warnings.append(keyword)
     assert failure is not None or before_warnings, "the before form neither fails nor warns"
@@ -173,6 +179,104 @@ def test_stage_and_bucket_settings_move_to_separate_resources() -> None:
     assert encryption["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
     bucket = next(v for k, v in found.items() if k.startswith("Bucket:"))
     assert "versioning" not in bucket and "serverSideEncryptionConfiguration" not in bucket
+
+
+def lifecycle_inputs(case: str, state: str) -> dict[str, list[dict]]:
+    """Bucket name -> the lifecycle rules the program registered for it: the bucket's inline
+    `lifecycleRules`, or the `rules` of the BucketLifecycleConfiguration whose `bucket` is its id."""
+    mocks, _ = run_program(FIXTURES / "pulumi-aws-unknown-kwarg" / f"{case}.{state}.py")
+    buckets = {f"{r.name}-id": r for r in mocks.resources if r.typ == "aws:s3/bucket:Bucket"}
+    found = {r.name: r.inputs["lifecycleRules"] for r in buckets.values() if "lifecycleRules" in r.inputs}
+    for r in mocks.resources:
+        if r.typ == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
+            assert r.inputs["bucket"] in buckets, r.inputs["bucket"]
+            assert r.name == buckets[r.inputs["bucket"]].name + "-lifecycle"
+            found[buckets[r.inputs["bucket"]].name] = r.inputs["rules"]
+    return found
+
+
+def as_configuration_rule(old: dict) -> dict:
+    """What an inline `lifecycleRules` entry (as registered) means in BucketLifecycleConfiguration
+    terms, written out independently of the rule's table."""
+    new = {"id": old["id"], "status": "Enabled" if old["enabled"] else "Disabled"}
+    prefix, tags = old.get("prefix"), old.get("tags")
+    if tags and prefix is None and len(tags) == 1:
+        [(key, value)] = tags.items()
+        new["filter"] = {"tag": {"key": key, "value": value}}
+    elif tags:
+        new["filter"] = {"and": {**({"prefix": prefix} if prefix is not None else {}), "tags": tags}}
+    else:
+        new["filter"] = {"prefix": prefix} if prefix is not None else {}
+    for same in ("expiration", "transitions"):
+        if same in old:
+            new[same] = old[same]
+    if "noncurrentVersionExpiration" in old:
+        new["noncurrentVersionExpiration"] = {"noncurrentDays": old["noncurrentVersionExpiration"]["days"]}
+    if "noncurrentVersionTransitions" in old:
+        new["noncurrentVersionTransitions"] = [{"noncurrentDays": t["days"], "storageClass": t["storageClass"]}
+                                               for t in old["noncurrentVersionTransitions"]]
+    if "abortIncompleteMultipartUploadDays" in old:
+        new["abortIncompleteMultipartUpload"] = {"daysAfterInitiation": old["abortIncompleteMultipartUploadDays"]}
+    return new
+
+
+@pytest.mark.parametrize("case", ["lifecycle_rules_tap_stack", "lifecycle_rules_lib_module"])
+def test_lifecycle_rules_move_to_a_bucket_lifecycle_configuration(case: str) -> None:
+    """Before: the bucket registers the deprecated inline `lifecycleRules`. After: the bucket has
+    none, and a BucketLifecycleConfiguration for it registers the same rules in the new shape."""
+    before, after = lifecycle_inputs(case, "before"), lifecycle_inputs(case, "after")
+    mocks, _ = run_program(FIXTURES / "pulumi-aws-unknown-kwarg" / f"{case}.after.py")
+    assert not [r for r in mocks.resources if r.typ == "aws:s3/bucket:Bucket" and "lifecycleRules" in r.inputs]
+    assert before.keys() == after.keys() and before
+    for bucket, rules in before.items():
+        assert after[bucket] == [as_configuration_rule(rule) for rule in rules], bucket
+
+
+def test_lifecycle_rules_values_arrive_at_the_meant_inputs() -> None:
+    rules = {rule["id"]: rule for rules in lifecycle_inputs("lifecycle_rules_tap_stack", "after").values()
+             for rule in rules}
+    archive = rules["archive-access-logs"]
+    assert (archive["status"], archive["filter"], archive["expiration"]) == (
+        "Enabled", {"prefix": "access/"}, {"days": 365})
+    assert archive["transitions"] == [{"days": 30, "storageClass": "STANDARD_IA"},
+                                      {"days": 90, "storageClass": "GLACIER"}]
+    assert rules["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+    assert rules["abort-incomplete-uploads"]["filter"] == {}
+    versions = rules["noncurrent-versions"]
+    assert versions["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
+    assert versions["noncurrentVersionTransitions"] == [{"noncurrentDays": 30, "storageClass": "GLACIER"}]
+    assert rules["temporary-exports"]["filter"] == {"and": {"prefix": "exports/", "tags": {"Retention": "temporary"}}}
+    assert (rules["scratch-objects"]["status"], rules["scratch-objects"]["filter"]) == (
+        "Disabled", {"tag": {"key": "Scratch", "value": "true"}})
+
+
+def test_lifecycle_table_names_real_classes_and_fields() -> None:
+    """Every class and field the lifecycle split reads or writes is one pulumi_aws.s3 has, and the
+    new types' required fields are ones the split always writes."""
+    s3 = importlib.import_module("pulumi_aws.s3")
+
+    def fields(name: str) -> dict[str, inspect.Parameter]:
+        cls = getattr(s3, name)
+        init = cls._internal_init if issubclass(cls, pulumi.CustomResource) else cls.__init__
+        parameters = inspect.signature(init).parameters.items()
+        return {k: v for k, v in parameters if k not in ("self", "__self__", "__props__")}
+
+    def required(name: str) -> set[str]:
+        return {k for k, v in fields(name).items() if v.default is inspect.Parameter.empty}
+
+    assert {"bucket", "rules"} <= set(fields(unknown_kwarg.RENAMES["s3", "Bucket", "lifecycle_rules"].resource))
+    assert set(unknown_kwarg._RULE_KEYS) == set(fields(unknown_kwarg._OLD_RULE))
+    written = {"id", "status", "filter", "expiration", "transitions", "noncurrent_version_expiration",
+               "noncurrent_version_transitions", "abort_incomplete_multipart_upload"}
+    assert written <= set(fields(unknown_kwarg._NEW_RULE)) and required(unknown_kwarg._NEW_RULE) <= {"id", "status"}
+    assert {"prefix", "tag", "and_"} <= set(fields(unknown_kwarg._FILTER))
+    assert {"prefix", "tags"} <= set(fields(unknown_kwarg._AND))
+    assert set(fields(unknown_kwarg._TAG)) == required(unknown_kwarg._TAG) == {"key", "value"}
+    assert set(fields(unknown_kwarg._ABORT)) == {"days_after_initiation"}
+    for key, shape in unknown_kwarg._LIFECYCLE.items():
+        assert set(shape.fields) == set(fields(shape.old)), key
+        assert set(shape.fields.values()) <= set(fields(shape.new)), key
+        assert required(shape.new) <= {shape.fields[k] for k in shape.required}, key
 
 
 def test_resource_options_the_rule_moves_are_resource_options_parameters() -> None:
